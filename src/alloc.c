@@ -1,0 +1,240 @@
+/* Allocation entry points: malloc family of the public API.
+ * The fast path (sizes <= 1 KiB with a free block on the direct page) is
+ * inline: a TLS load, a table lookup, a list pop. Everything else goes
+ * through malloc_generic, which also initialises the thread on first use. */
+#include "xalloc.h"
+#include "bin.h"
+#include "free.h"
+#include "heap.h"
+#include "os.h"
+#include "page.h"
+#include "segmap.h"
+#include "segment.h"
+#include "thread.h"
+#include <errno.h>
+#include <string.h>
+
+static xa_heap_t* heap_ready(xa_heap_t* heap) {
+  if (xa_unlikely(heap->tld == NULL)) heap = xa__thread_init();  /* the empty heap */
+  return heap;
+}
+
+static void* huge_alloc(xa_heap_t* heap, size_t size, size_t align, bool zero) {
+  bool fresh = false;
+  xa_page_t* page = xa__heap_huge_page(heap, size, align, &fresh);
+  if (page == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (zero && !fresh) memset(page->start, 0, size);
+  return page->start;
+}
+
+static XA_NOINLINE void* malloc_generic(xa_heap_t* heap, size_t size) {
+  heap = heap_ready(heap);
+  if (xa_unlikely(heap == NULL || size > PTRDIFF_MAX)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  xa__inbox_drain(&heap->tld->inbox);
+  if (size > XA_LARGE_MAX) return huge_alloc(heap, size, 0, false);
+  xa_page_t* page = xa__heap_find_page(heap, xa__bin_of(size));
+  if (xa_unlikely(page == NULL)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  xa_block_t* b = page->free;
+  page->free = b->next;
+  page->used++;
+  return b;
+}
+
+XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) {
+  if (xa_likely(size <= XA_DIRECT_MAX)) {
+    xa_page_t* page = heap->direct[(size + 7) >> 3];
+    xa_block_t* b = page->free;
+    if (xa_likely(b != NULL)) {
+      page->free = b->next;
+      page->used++;
+      return b;
+    }
+  }
+  return malloc_generic(heap, size);
+}
+
+XA_API void* xa_malloc(size_t size) { return heap_malloc(xa__tls_heap, size); }
+
+XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) {
+  return heap_malloc(heap != NULL ? heap : xa__tls_heap, size);
+}
+
+static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
+  size_t total;
+  if (xa_unlikely(__builtin_mul_overflow(count, size, &total) || total > PTRDIFF_MAX)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (total > XA_LARGE_MAX) {
+    heap = heap_ready(heap);
+    if (heap == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    return huge_alloc(heap, total, 0, true);  /* fresh OS memory needs no memset */
+  }
+  void* p = heap_malloc(heap, total);
+  if (p != NULL) memset(p, 0, total);
+  return p;
+}
+
+XA_API void* xa_calloc(size_t count, size_t size) { return heap_calloc(xa__tls_heap, count, size); }
+
+XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
+  return heap_calloc(heap != NULL ? heap : xa__tls_heap, count, size);
+}
+
+/* ---- usable size and realloc ------------------------------------------------ */
+
+/* The page of a block pointer, or NULL (after reporting) if it is not ours. */
+static xa_page_t* block_page(const void* p, const char* what) {
+  uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
+  if (xa_unlikely(!xa__segmap_is_segment(segaddr))) {
+    if (what != NULL) xa__report_foreign(what, p);
+    return NULL;
+  }
+  return xa__segment_page_of((xa_segment_t*)segaddr, p);
+}
+
+static size_t page_usable(const xa_page_t* page, const void* p) {
+  const uint8_t* block = p;
+  if (xa__page_flags(page) & XA_PF_ALIGNED) block = xa__page_block_of(page, p);
+  return page->block_size - (size_t)((const uint8_t*)p - block);
+}
+
+XA_API size_t xa_usable_size(const void* p) {
+  if (p == NULL) return 0;
+  xa_page_t* page = block_page(p, NULL);
+  return page != NULL ? page_usable(page, p) : 0;
+}
+
+static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
+  if (p == NULL) return heap_malloc(heap, newsize);
+  if (xa_unlikely(newsize > PTRDIFF_MAX)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  xa_page_t* page = block_page(p, "realloc of pointer");
+  if (page == NULL) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (newsize == 0) {
+    xa_free(p);
+    return heap_malloc(heap, 0);
+  }
+  size_t usable = page_usable(page, p);
+  bool huge = page->block_size > XA_LARGE_MAX;
+  if (newsize <= usable && (newsize >= usable / 2 || huge)) return p;  /* fits: stay in place */
+  if (huge && newsize > usable) {
+    /* Grow in place into the rest of the huge segment (mapped, untouched).
+     * Only the holder of the block reads its size, so no other thread races. */
+    size_t offset = (size_t)((uint8_t*)p - page->start);
+    size_t room = xa__segment_huge_room(xa__page_segment(page), page) - offset;
+    if (newsize <= room) {
+      page->block_size = offset + xa_align_up(newsize, xa__os_page_size());
+      if (page->block_size - offset > room) page->block_size = offset + room;
+      return p;
+    }
+  }
+  void* q = heap_malloc(heap, newsize);
+  if (q == NULL) return NULL;
+  memcpy(q, p, usable < newsize ? usable : newsize);
+  xa_free(p);
+  return q;
+}
+
+XA_API void* xa_realloc(void* p, size_t newsize) { return heap_realloc(xa__tls_heap, p, newsize); }
+
+XA_API void* xa_heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
+  return heap_realloc(heap != NULL ? heap : xa__tls_heap, p, newsize);
+}
+
+XA_API void* xa_reallocarray(void* p, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return xa_realloc(p, total);
+}
+
+/* ---- aligned allocation ------------------------------------------------------ */
+
+static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align) {
+  if (xa_unlikely(!xa_is_pow2(align))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (xa_unlikely(size > PTRDIFF_MAX)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (align <= 8) return heap_malloc(heap, size);
+  if (align <= 16) return heap_malloc(heap, size < 16 ? 16 : size);
+  if (align > XA_ALIGN_MAX_HUGE) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* Power-of-two block sizes are naturally aligned in most pages. */
+  if (size <= align && align <= XA_MEDIUM_MAX) {
+    void* p = heap_malloc(heap, align);
+    if (p == NULL || ((uintptr_t)p & (align - 1)) == 0) return p;
+    xa_free(p);
+  }
+  /* Over-allocate by less than the alignment and hand out an interior
+   * pointer; the page remembers that it holds such pointers. */
+  if (size + align - 1 <= XA_LARGE_MAX) {
+    uint8_t* p = heap_malloc(heap, size + align - 1);
+    if (p == NULL) return NULL;
+    uint8_t* q = (uint8_t*)xa_align_up((uintptr_t)p, align);
+    if (q != p) xa__page_flags_set(xa__segment_page_of(xa__ptr_segment(p), p), XA_PF_ALIGNED);
+    return q;
+  }
+  heap = heap_ready(heap);
+  if (heap == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return huge_alloc(heap, size, align, false);
+}
+
+XA_API void* xa_malloc_aligned(size_t size, size_t alignment) {
+  return heap_malloc_aligned(xa__tls_heap, size, alignment);
+}
+
+XA_API void* xa_heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t alignment) {
+  return heap_malloc_aligned(heap != NULL ? heap : xa__tls_heap, size, alignment);
+}
+
+/* ---- strings ------------------------------------------------------------------- */
+
+XA_API char* xa_strdup(const char* s) {
+  if (s == NULL) return NULL;
+  size_t n = strlen(s) + 1;
+  char* d = xa_malloc(n);
+  if (d != NULL) memcpy(d, s, n);
+  return d;
+}
+
+XA_API char* xa_strndup(const char* s, size_t n) {
+  if (s == NULL) return NULL;
+  size_t len = strnlen(s, n);  /* never reads s[n] */
+  char* d = xa_malloc(len + 1);
+  if (d != NULL) {
+    memcpy(d, s, len);
+    d[len] = 0;
+  }
+  return d;
+}
+
+XA_API int xa_version(void) { return XALLOC_VERSION; }

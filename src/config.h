@@ -1,0 +1,74 @@
+/* Constants and compiler helpers shared by every module. */
+#ifndef XA_CONFIG_H
+#define XA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#if UINTPTR_MAX != 0xFFFFFFFFFFFFFFFFu
+#error "xalloc currently supports 64-bit targets only"
+#endif
+
+#if defined(__GNUC__)
+#define XA_INLINE     static inline __attribute__((always_inline))
+#define XA_NOINLINE   __attribute__((noinline))
+#define xa_likely(x)   __builtin_expect(!!(x), 1)
+#define xa_unlikely(x) __builtin_expect(!!(x), 0)
+#define XA_INTERNAL   __attribute__((visibility("hidden")))
+#else
+#define XA_INLINE     static inline
+#define XA_NOINLINE
+#define xa_likely(x)   (x)
+#define xa_unlikely(x) (x)
+#define XA_INTERNAL
+#endif
+
+#ifndef XA_DEBUG
+#define XA_DEBUG 0
+#endif
+
+/* Segments: 4 MiB, aligned to 4 MiB, so pointer -> segment is a mask. */
+#define XA_SEGMENT_SHIFT   22
+#define XA_SEGMENT_SIZE    ((size_t)1 << XA_SEGMENT_SHIFT)
+#define XA_SEGMENT_MASK    (XA_SEGMENT_SIZE - 1)
+
+/* Header at the start of every segment: segment fields plus page descriptors.
+ * 8 KiB so that page 0 starts 8 KiB-aligned (power-of-two blocks stay
+ * naturally aligned). */
+#define XA_SEGMENT_HEADER  ((size_t)8 << 10)
+
+#define XA_SMALL_PAGE_SHIFT  16                         /* 64 KiB */
+#define XA_MEDIUM_PAGE_SHIFT 19                         /* 512 KiB */
+#define XA_SMALL_PAGES   (XA_SEGMENT_SIZE >> XA_SMALL_PAGE_SHIFT)   /* 64 */
+#define XA_MEDIUM_PAGES  (XA_SEGMENT_SIZE >> XA_MEDIUM_PAGE_SHIFT)  /* 8 */
+#define XA_MAX_PAGES     XA_SMALL_PAGES
+
+/* Largest block of each page kind. */
+#define XA_SMALL_MAX   ((size_t)8 << 10)     /* 8 KiB: >= 8 blocks per 64 KiB page */
+#define XA_MEDIUM_MAX  ((size_t)64 << 10)    /* 64 KiB: >= 8 blocks per 512 KiB page */
+#define XA_LARGE_MAX   ((size_t)512 << 10)   /* 512 KiB: >= 7 blocks per 4 MiB page */
+
+/* Sizes served through the heap's direct size -> page table. */
+#define XA_DIRECT_MAX     1024
+#define XA_DIRECT_COUNT   (XA_DIRECT_MAX / 8 + 1)
+
+/* Size classes (bins). Bin 0 is unused, 1 = 8 B, 2 = 16 B, 3..9 = 32..128 B by
+ * 16, then 8 bins per doubling up to XA_LARGE_MAX. */
+#define XA_BIN_HUGE    (10 + 8 * 12)   /* 106: first bin after 512 KiB */
+#define XA_BIN_COUNT   (XA_BIN_HUGE + 1)
+
+/* Largest alignment served by placing a block inside a segment. */
+#define XA_ALIGN_MAX_HUGE  (XA_SEGMENT_SIZE / 2)
+
+/* How much of a page's free list is carved at once (keeps RSS low for pages
+ * that are only partly used). */
+#define XA_EXTEND_BYTES  ((size_t)4 << 10)
+
+/* Segments kept per thread for reuse before they go back to the OS. */
+#define XA_SEGMENT_CACHE 2
+
+XA_INLINE size_t xa_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+XA_INLINE bool xa_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+#endif

@@ -1,0 +1,21 @@
+/* Free paths and the inboxes through which other threads hand back blocks
+ * of full pages (design.md, rule 1). */
+#ifndef XA_FREE_H
+#define XA_FREE_H
+
+#include "config.h"
+#include "types.h"
+
+/* The calling thread's data; &xa__tld_empty before its first allocation. */
+extern XA_INTERNAL _Thread_local xa_tld_t* xa__tls_tld;
+extern XA_INTERNAL xa_tld_t xa__tld_empty;
+
+/* Free every block in an inbox, each by its segment's current owner rules. */
+XA_INTERNAL void xa__inbox_drain(_Atomic(xa_block_t*)* inbox);
+/* Blocks whose page was abandoned while the freeing thread notified. */
+XA_INTERNAL void xa__orphans_drain(void);
+
+/* Report a pointer that is not ours (once per process), then ignore it. */
+XA_INTERNAL void xa__report_foreign(const char* what, const void* p);
+
+#endif

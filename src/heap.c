@@ -1,0 +1,315 @@
+/* Heaps (heap.h): queues, the allocation slow path, page migration.
+ *
+ * Invariants (checked by check.c):
+ * - Every page in a queue of heap h has page->heap == h, page->queue == the
+ *   queue's id, and in_use set; queues are proper doubly-linked lists.
+ * - Bin queues (1..XA_BIN_HUGE-1) hold pages of that bin without
+ *   XA_PF_UNQUEUED; the huge, full and adopted queues hold pages with it.
+ * - direct[i] is the first page of the bin of size 8*i, or xa__page_empty.
+ * - Pages in the adopted queue were not allocated from h: never allocated
+ *   from, never freed by destroy (lifecycle-pitfalls 2 and 3).
+ */
+#include "heap.h"
+#include "bin.h"
+#include "page.h"
+#include "segment.h"
+#include <string.h>
+
+#define XA_DIRECT_BINS 33  /* bin of 1024 bytes */
+_Static_assert(XA_DIRECT_MAX == 1024, "XA_DIRECT_BINS assumes 1 KiB");
+
+#define EMPTY_DIRECT_8(i) [i] = &xa__page_empty, [i + 1] = &xa__page_empty, [i + 2] = &xa__page_empty, \
+  [i + 3] = &xa__page_empty, [i + 4] = &xa__page_empty, [i + 5] = &xa__page_empty,                      \
+  [i + 6] = &xa__page_empty, [i + 7] = &xa__page_empty
+#define EMPTY_DIRECT_32(i) EMPTY_DIRECT_8(i), EMPTY_DIRECT_8(i + 8), EMPTY_DIRECT_8(i + 16), EMPTY_DIRECT_8(i + 24)
+
+/* The heap of a thread that has not allocated yet: every lookup misses, so
+ * the first allocation takes the slow path, which initialises the thread. */
+xa_heap_t xa__heap_empty = {
+  .direct = { EMPTY_DIRECT_32(0), EMPTY_DIRECT_32(32), EMPTY_DIRECT_32(64), EMPTY_DIRECT_32(96),
+              [128] = &xa__page_empty },
+};
+_Static_assert(XA_DIRECT_COUNT == 129, "empty heap initialiser covers 129 entries");
+
+void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original) {
+  memset(heap, 0, sizeof(*heap));
+  for (size_t i = 0; i < XA_DIRECT_COUNT; i++) heap->direct[i] = &xa__page_empty;
+  heap->tld = tld;
+  heap->is_original = original;
+}
+
+/* ---- queues ------------------------------------------------------------------ */
+
+static void direct_update(xa_heap_t* heap, size_t bin) {
+  if (bin == 0 || bin > XA_DIRECT_BINS) return;
+  xa_page_t* page = heap->queues[bin].first;
+  if (page == NULL) page = &xa__page_empty;
+  size_t lo = bin == 1 ? 0 : xa__bin_size(bin - 1) / 8 + 1;
+  size_t hi = xa__bin_size(bin) / 8;
+  for (size_t i = lo; i <= hi; i++) heap->direct[i] = page;
+}
+
+static void queue_push(xa_heap_t* heap, xa_page_t* page, size_t q) {
+  xa_page_queue_t* pq = &heap->queues[q];
+  page->queue = (uint8_t)q;
+  page->prev = NULL;
+  page->next = pq->first;
+  if (pq->first != NULL) pq->first->prev = page;
+  else pq->last = page;
+  pq->first = page;
+  if (q == XA_QUEUE_FULL || q == XA_QUEUE_ADOPTED || q == XA_BIN_HUGE) xa__page_flags_set(page, XA_PF_UNQUEUED);
+  else xa__page_flags_clear(page, XA_PF_UNQUEUED);
+  direct_update(heap, q);
+}
+
+static void queue_remove(xa_heap_t* heap, xa_page_t* page) {
+  xa_page_queue_t* pq = &heap->queues[page->queue];
+  bool was_first = pq->first == page;
+  if (page->prev != NULL) page->prev->next = page->next;
+  else pq->first = page->next;
+  if (page->next != NULL) page->next->prev = page->prev;
+  else pq->last = page->prev;
+  page->next = page->prev = NULL;
+  if (was_first) direct_update(heap, page->queue);
+}
+
+static size_t page_bin(const xa_page_t* page) { return xa__bin_of(page->block_size); }
+
+/* Free a page without live blocks; true if its segment was released. */
+static bool page_free(xa_heap_t* heap, xa_page_t* page) {
+  queue_remove(heap, page);
+  heap->page_count--;
+  return xa__segment_page_free(heap->tld, page);
+}
+
+/* Adopt `page` into heap at queue q (owner already this thread). */
+static void page_attach(xa_heap_t* heap, xa_page_t* page, size_t q) {
+  page->heap = heap;
+  heap->page_count++;
+  queue_push(heap, page, q);
+}
+
+static void page_unfull(xa_heap_t* heap, xa_page_t* page) {
+  xa__page_notify(page, false);
+  queue_remove(heap, page);
+  queue_push(heap, page, page_bin(page));
+}
+
+/* Move a page without room to the full queue. Returns true if frees from
+ * other threads arrived meanwhile: the page went back to its bin queue. */
+static bool page_to_full(xa_heap_t* heap, xa_page_t* page) {
+  queue_remove(heap, page);
+  queue_push(heap, page, XA_QUEUE_FULL);
+  if (xa__page_notify(page, true)) {  /* a free slipped in before NOTIFY */
+    page_unfull(heap, page);
+    return true;
+  }
+  return false;
+}
+
+/* ---- allocation slow path ---------------------------------------------------- */
+
+static xa_page_t* page_fresh(xa_heap_t* heap, size_t bin) {
+  xa_tld_t* tld = heap->tld;
+  xa_page_t* page = xa__segment_page_alloc(tld, xa__bin_kind(bin));
+  if (page == NULL) return NULL;
+  size_t area;
+  xa__segment_page_area(xa__page_segment(page), page, &area);
+  xa__page_init(page, bin, xa__bin_size(bin), area);
+  page_attach(heap, page, bin);
+  xa__page_extend(page);
+  return page;
+}
+
+static xa_page_t* queue_find(xa_heap_t* heap, size_t bin) {
+  xa_page_t* page = heap->queues[bin].first;
+  while (page != NULL) {
+    xa_page_t* next = page->next;
+    if (page->free == NULL) xa__page_collect(page);
+    if (page->free == NULL && page->capacity < page->reserved) xa__page_extend(page);
+    if (page->free != NULL) {
+      if (page != heap->queues[bin].first) {  /* make it the fast path's page */
+        queue_remove(heap, page);
+        queue_push(heap, page, bin);
+      }
+      return page;
+    }
+    if (page_to_full(heap, page)) {
+      xa__page_collect(page);
+      if (page->free != NULL) return page;
+    }
+    page = next;
+  }
+  return NULL;
+}
+
+xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin) {
+  xa_page_t* page = queue_find(heap, bin);
+  if (page != NULL) return page;
+  /* Before taking new memory, give abandoned memory of exited threads a home:
+   * its live pages go to the original heap only (never a user heap). */
+  xa_tld_t* tld = heap->tld;
+  if (xa__abandoned_any()) {
+    xa_segment_t* seg = xa__segment_reclaim(tld, false);
+    if (seg != NULL) {
+      xa__heap_reclaim_segment(tld->heap_original, seg);
+      if (heap == tld->heap_original) {
+        page = queue_find(heap, bin);
+        if (page != NULL) return page;
+      }
+    }
+  }
+  return page_fresh(heap, bin);
+}
+
+xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* fresh) {
+  xa_page_t* page = xa__segment_huge_alloc(heap->tld, size, align, fresh);
+  if (page == NULL) return NULL;
+  page->used = 1;
+  page->capacity = 1;
+  page_attach(heap, page, XA_BIN_HUGE);
+  xa__page_notify(page, true);  /* its only free may come from another thread */
+  return page;
+}
+
+/* ---- free slow paths --------------------------------------------------------------- */
+
+void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page) {
+  xa_page_queue_t* pq = &heap->queues[page->queue];
+  /* Keep the last page of a size class: a program that frees its last block
+   * of a size usually allocates that size again soon. */
+  if (pq->first == page && pq->last == page) return;
+  page_free(heap, page);
+}
+
+void xa__heap_page_unqueued_free(xa_heap_t* heap, xa_page_t* page) {
+  switch (page->queue) {
+    case XA_BIN_HUGE:
+    case XA_QUEUE_ADOPTED:
+      if (page->used == 0) page_free(heap, page);
+      break;
+    default:  /* full queue: it has room again */
+      page_unfull(heap, page);
+      if (page->used == 0) xa__heap_page_retire(heap, page);
+      break;
+  }
+}
+
+/* ---- whole-heap operations ---------------------------------------------------------- */
+
+void xa__heap_collect_pages(xa_heap_t* heap) {
+  for (size_t q = 0; q < XA_QUEUE_COUNT; q++) {
+    xa_page_t* page = heap->queues[q].first;
+    while (page != NULL) {
+      xa_page_t* next = page->next;  /* a live page: its segment stays mapped */
+      xa__page_collect(page);
+      if (page->used == 0) page_free(heap, page);
+      else if (q == XA_QUEUE_FULL && page->free != NULL) page_unfull(heap, page);
+      page = next;
+    }
+  }
+}
+
+/* Where a live page of another heap goes when `to` takes it over. */
+static void page_take_over(xa_heap_t* to, xa_page_t* page) {
+  bool huge = page->queue == XA_BIN_HUGE;
+  if (!to->is_original) {
+    /* A user heap keeps foreign pages apart: never allocated from, never
+     * freed by its destroy. A huge page still wants to hear of its free. */
+    xa__page_notify(page, huge);
+    page_attach(to, page, XA_QUEUE_ADOPTED);
+  } else if (huge) {
+    page_attach(to, page, XA_BIN_HUGE);
+    xa__page_notify(page, true);
+  } else if (page->queue == XA_QUEUE_FULL) {
+    page_attach(to, page, XA_QUEUE_FULL);  /* NOTIFY stays set */
+  } else {
+    xa__page_notify(page, false);
+    page_attach(to, page, page_bin(page));
+  }
+}
+
+void xa__heap_move_pages(xa_heap_t* from, xa_heap_t* to) {
+  for (size_t q = 0; q < XA_QUEUE_COUNT; q++) {
+    xa_page_t* page = from->queues[q].first;
+    while (page != NULL) {
+      xa_page_t* next = page->next;
+      xa__page_collect(page);
+      if (page->used == 0) {
+        page_free(from, page);
+      } else {
+        queue_remove(from, page);
+        from->page_count--;
+        page_take_over(to, page);  /* reads page->queue: still the old queue id */
+      }
+      page = next;
+    }
+  }
+}
+
+void xa__heap_free_own_pages(xa_heap_t* heap) {
+  xa_heap_t* original = heap->tld->heap_original;
+  for (size_t q = 0; q < XA_QUEUE_COUNT; q++) {
+    xa_page_t* page = heap->queues[q].first;
+    while (page != NULL) {
+      xa_page_t* next = page->next;
+      if (q == XA_QUEUE_ADOPTED) {
+        xa__page_collect(page);
+        queue_remove(heap, page);
+        heap->page_count--;
+        if (page->used == 0) xa__segment_page_free(heap->tld, page);
+        else page_take_over(original, page);
+      } else {
+        page_free(heap, page);  /* every block of it was allocated from heap */
+      }
+      page = next;
+    }
+  }
+}
+
+void xa__heap_reclaim_segment(xa_heap_t* original, xa_segment_t* seg) {
+  xa_tld_t* tld = original->tld;
+  xa_page_t* empty[XA_MAX_PAGES];
+  size_t n_empty = 0;
+  uint32_t count = seg->page_count;
+  for (uint32_t i = 0; i < count; i++) {
+    xa_page_t* page = &seg->pages[i];
+    if (!page->in_use) continue;
+    xa__page_collect(page);
+    if (page->used == 0) {
+      empty[n_empty++] = page;
+      continue;
+    }
+    page->queue = page->block_size > XA_LARGE_MAX ? XA_BIN_HUGE : (uint8_t)page_bin(page);
+    page_take_over(original, page);
+    if (page->queue == XA_BIN_HUGE) {
+      xa__page_collect(page);  /* its block may have been freed before NOTIFY */
+      if (page->used == 0) {
+        queue_remove(original, page);
+        original->page_count--;
+        empty[n_empty++] = page;
+      }
+    }
+  }
+  /* Free empty pages last: the final one may release the segment, after
+   * which neither seg nor its pages may be touched (pitfall 1). */
+  for (size_t i = 0; i < n_empty; i++) {
+    if (xa__segment_page_free(tld, empty[i])) break;
+  }
+}
+
+void xa__heap_detach_all(xa_heap_t* heap) {
+  for (size_t q = 0; q < XA_QUEUE_COUNT; q++) {
+    xa_page_t* page = heap->queues[q].first;
+    while (page != NULL) {
+      xa_page_t* next = page->next;
+      xa__page_notify(page, false);
+      page->heap = NULL;
+      page->next = page->prev = NULL;
+      page = next;
+    }
+    heap->queues[q].first = heap->queues[q].last = NULL;
+  }
+  for (size_t i = 0; i < XA_DIRECT_COUNT; i++) heap->direct[i] = &xa__page_empty;
+  heap->page_count = 0;
+}

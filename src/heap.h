@@ -1,0 +1,43 @@
+/* Heaps: page queues per size class and the direct size -> page table.
+ * Every function here is called by the heap's owner thread. */
+#ifndef XA_HEAP_H
+#define XA_HEAP_H
+
+#include "config.h"
+#include "types.h"
+
+extern XA_INTERNAL xa_heap_t xa__heap_empty;
+
+XA_INTERNAL void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original);
+
+/* A page of bin with a free block, at the front of its queue (reclaims,
+ * extends or creates pages as needed). NULL when out of memory. */
+XA_INTERNAL xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin);
+
+/* A new huge page holding one block, linked in the heap (used == 1). */
+XA_INTERNAL xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* fresh);
+
+/* After a local free made page->used == 0 on a queued page. */
+XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
+/* After a local free into a page flagged XA_PF_UNQUEUED. */
+XA_INTERNAL void xa__heap_page_unqueued_free(xa_heap_t* heap, xa_page_t* page);
+
+/* Collect every page; free pages without live blocks; full pages with room
+ * go back to their bin queue. */
+XA_INTERNAL void xa__heap_collect_pages(xa_heap_t* heap);
+
+/* xa_heap_delete: move live pages of from into to (see design.md). */
+XA_INTERNAL void xa__heap_move_pages(xa_heap_t* from, xa_heap_t* to);
+
+/* xa_heap_destroy: free every page allocated by heap; adopted pages move to
+ * the thread's original heap. */
+XA_INTERNAL void xa__heap_free_own_pages(xa_heap_t* heap);
+
+/* Queue the live pages of a just-reclaimed segment in the original heap and
+ * free its empty pages (the segment may be released). */
+XA_INTERNAL void xa__heap_reclaim_segment(xa_heap_t* original, xa_segment_t* seg);
+
+/* Thread exit: unlink every page from heap (for abandonment). */
+XA_INTERNAL void xa__heap_detach_all(xa_heap_t* heap);
+
+#endif

@@ -1,0 +1,146 @@
+/* Public heap API: creation, delete/destroy with migration, collection,
+ * block visiting and membership queries (docs/design.md, "Heaps and
+ * migration"). Only the owner thread changes a heap. */
+#include "xalloc.h"
+#include "free.h"
+#include "heap.h"
+#include "meta.h"
+#include "page.h"
+#include "segmap.h"
+#include "segment.h"
+#include "stats.h"
+#include "thread.h"
+#include <errno.h>
+#include <string.h>
+
+/* The heap is a live heap of the calling thread (and not a stray pointer). */
+static bool heap_is_mine(const xa_heap_t* heap) {
+  if (heap == NULL || xa__tls_tld == &xa__tld_empty) return false;
+  for (const xa_heap_t* h = xa__tls_tld->heaps; h != NULL; h = h->next) {
+    if (h == heap) return true;
+  }
+  return false;
+}
+
+XA_API xa_heap_t* xa_heap_new(void) {
+  xa_heap_t* def = xa__thread_init();
+  xa_heap_t* heap = def != NULL ? xa__meta_alloc(sizeof(xa_heap_t)) : NULL;
+  if (heap == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  xa_tld_t* tld = def->tld;
+  xa__heap_init(heap, tld, false);
+  heap->next = tld->heaps;
+  tld->heaps = heap;
+  xa__stat_add(XA_STAT_heaps, 1);
+  return heap;
+}
+
+static void heap_release(xa_tld_t* tld, xa_heap_t* heap) {
+  for (xa_heap_t** link = &tld->heaps; *link != NULL; link = &(*link)->next) {
+    if (*link == heap) {
+      *link = heap->next;
+      break;
+    }
+  }
+  xa__meta_free(heap, sizeof(xa_heap_t));
+  xa__stat_add(XA_STAT_heaps, -1);
+}
+
+XA_API void xa_heap_delete(xa_heap_t* heap) {
+  if (!heap_is_mine(heap) || heap->is_original) return;
+  xa_tld_t* tld = heap->tld;
+  xa__inbox_drain(&tld->inbox);
+  xa_heap_t* target = tld->heap_default;
+  if (target == heap) {
+    target = tld->heap_original;
+    xa__thread_set_default(tld, target);
+  }
+  xa__heap_move_pages(heap, target);
+  heap_release(tld, heap);
+}
+
+XA_API void xa_heap_destroy(xa_heap_t* heap) {
+  if (!heap_is_mine(heap) || heap->is_original) return;
+  xa_tld_t* tld = heap->tld;
+  /* The inbox may hold blocks of this heap's pages: free them while the
+   * pages still exist. */
+  xa__inbox_drain(&tld->inbox);
+  if (tld->heap_default == heap) xa__thread_set_default(tld, tld->heap_original);
+  xa__heap_free_own_pages(heap);
+  heap_release(tld, heap);
+}
+
+XA_API xa_heap_t* xa_heap_get_default(void) {
+  xa_heap_t* heap = xa__thread_init();
+  return heap;
+}
+
+XA_API xa_heap_t* xa_heap_set_default(xa_heap_t* heap) {
+  xa_heap_t* prev = xa__thread_init();
+  if (prev == NULL || heap == NULL || !heap_is_mine(heap)) return prev;
+  xa__thread_set_default(heap->tld, heap);
+  return prev;
+}
+
+XA_API void xa_heap_collect(xa_heap_t* heap, bool force) {
+  if (!heap_is_mine(heap)) return;
+  xa__inbox_drain(&heap->tld->inbox);
+  xa__heap_collect_pages(heap);
+  if (force) xa__segments_purge(heap->tld);
+}
+
+/* ---- visiting --------------------------------------------------------------------- */
+
+#define VISIT_BITS (((size_t)64 << 10) / 8)  /* most blocks any page holds */
+
+static void mark_free(const xa_page_t* page, const xa_block_t* list, uint64_t* bits) {
+  for (; list != NULL; list = list->next) {
+    size_t i = (size_t)((const uint8_t*)list - page->start) / page->block_size;
+    bits[i / 64] |= (uint64_t)1 << (i % 64);
+  }
+}
+
+XA_API bool xa_heap_visit_blocks(const xa_heap_t* heap, xa_block_visit_fun* visitor, void* arg) {
+  if (visitor == NULL || !heap_is_mine(heap)) return true;
+  uint64_t bits[VISIT_BITS / 64];
+  for (size_t q = 0; q < XA_QUEUE_COUNT; q++) {
+    for (xa_page_t* page = heap->queues[q].first; page != NULL; page = page->next) {
+      if (page->used == 0) continue;
+      memset(bits, 0, ((page->capacity + 63) / 64) * sizeof(uint64_t));
+      mark_free(page, page->free, bits);
+      mark_free(page, page->local_free, bits);
+      for (size_t i = 0; i < page->capacity; i++) {
+        if (bits[i / 64] & ((uint64_t)1 << (i % 64))) continue;
+        if (!visitor(heap, page->start + i * page->block_size, page->block_size, arg)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/* ---- membership ---------------------------------------------------------------------- */
+
+XA_API bool xa_is_in_heap_region(const void* p) { return p != NULL && xa__segmap_find(p) != 0; }
+
+XA_API bool xa_heap_contains(const xa_heap_t* heap, const void* p) {
+  if (heap == NULL || p == NULL || heap->tld == NULL) return false;
+  bool mine = heap_is_mine(heap);
+  bool result = false;
+  /* The segment may belong to another thread that could release it under
+   * us: look at it only inside a segmap read section. */
+  xa__segmap_read_begin();
+  xa_segment_t* seg = (xa_segment_t*)xa__segmap_find(p);
+  if (seg != NULL && atomic_load_explicit(&seg->owner, memory_order_acquire) == (uintptr_t)heap->tld) {
+    xa_page_t* page = seg->kind == XA_KIND_HUGE ? &seg->pages[0] : xa__segment_page_of(seg, p);
+    const uint8_t* b = p;
+    if (mine && page->in_use && page->heap == heap && b >= page->start &&
+        b < page->start + (size_t)page->capacity * page->block_size) {
+      /* Only the owner may walk its free lists. */
+      result = !xa__page_block_is_free(page, xa__page_block_of(page, p));
+    }
+  }
+  xa__segmap_read_end();
+  return result;
+}

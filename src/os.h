@@ -1,0 +1,38 @@
+/* The OS layer: the only place that talks to the kernel about memory.
+ * One implementation per platform (os_posix.c, later os_windows.c).
+ * All functions are thread-safe and never allocate through malloc. */
+#ifndef XA_OS_H
+#define XA_OS_H
+
+#include "config.h"
+
+/* Page size of the OS (4 KiB typically). */
+XA_INTERNAL size_t xa__os_page_size(void);
+
+/* Reserve and commit size bytes aligned to align (a power of two, multiple of
+ * the page size). Returns NULL on failure. The memory reads as zero. */
+XA_INTERNAL void* xa__os_alloc_aligned(size_t size, size_t align);
+
+/* Return memory obtained from xa__os_alloc_aligned (the whole range). */
+XA_INTERNAL void xa__os_free(void* p, size_t size);
+
+/* Make [p, p+size) usable again after a purge (no-op where purge keeps it usable). */
+XA_INTERNAL bool xa__os_commit(void* p, size_t size);
+
+/* Give the physical memory behind [p, p+size) back to the OS; the range stays
+ * reserved. Returns true when the range reads as zero afterwards. */
+XA_INTERNAL bool xa__os_purge(void* p, size_t size);
+
+/* Write a message to stderr without allocating. */
+XA_INTERNAL void xa__os_write_err(const char* msg, size_t len);
+
+/* Read an environment variable without allocating (NULL if unset). */
+XA_INTERNAL const char* xa__os_getenv(const char* name);
+
+/* Resident set size of the process in bytes (0 if unknown). */
+XA_INTERNAL size_t xa__os_rss(void);
+
+/* Yield the CPU to another thread (spin-wait back-off). */
+XA_INTERNAL void xa__os_yield(void);
+
+#endif

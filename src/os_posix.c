@@ -1,0 +1,127 @@
+/* OS layer for POSIX systems (Linux first): mmap, munmap, madvise. */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static size_t os_page_size = 0;
+
+size_t xa__os_page_size(void) {
+  size_t ps = __atomic_load_n(&os_page_size, __ATOMIC_RELAXED);
+  if (xa_unlikely(ps == 0)) {
+    long r = sysconf(_SC_PAGESIZE);
+    ps = r > 0 ? (size_t)r : 4096;
+    __atomic_store_n(&os_page_size, ps, __ATOMIC_RELAXED);
+  }
+  return ps;
+}
+
+static void* os_mmap(void* hint, size_t size) {
+  int saved = errno;  /* a failed mmap must not leak its errno into a successful call */
+  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  errno = saved;
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static void os_munmap(void* p, size_t size) {
+  int saved = errno;
+  munmap(p, size);
+  errno = saved;
+}
+
+void* xa__os_alloc_aligned(size_t size, size_t align) {
+  if (size == 0 || size > PTRDIFF_MAX || align > PTRDIFF_MAX) return NULL;
+  size = xa_align_up(size, xa__os_page_size());
+  /* Most mappings land aligned when we ask right after the previous one;
+   * try the plain mapping first and fall back to over-allocating and trimming. */
+  void* p = os_mmap(NULL, size);
+  if (p == NULL) return NULL;
+  if (((uintptr_t)p & (align - 1)) == 0) return p;
+  os_munmap(p, size);
+  if (size + align < size) return NULL;
+  size_t over = size + align;
+  uint8_t* q = os_mmap(NULL, over);
+  if (q == NULL) return NULL;
+  uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
+  size_t pre = (size_t)(aligned - q);
+  size_t post = over - pre - size;
+  if (pre) os_munmap(q, pre);
+  if (post) os_munmap(aligned + size, post);
+  return aligned;
+}
+
+void xa__os_free(void* p, size_t size) {
+  if (p == NULL || size == 0) return;
+  os_munmap(p, xa_align_up(size, xa__os_page_size()));
+}
+
+bool xa__os_commit(void* p, size_t size) {
+  (void)p; (void)size;  /* purged memory stays mapped read/write on POSIX */
+  return true;
+}
+
+bool xa__os_purge(void* p, size_t size) {
+  size_t ps = xa__os_page_size();
+  uintptr_t start = xa_align_up((uintptr_t)p, ps);
+  uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(ps - 1);
+  if (end <= start) return false;
+  int saved = errno;
+  /* MADV_DONTNEED drops the pages at once (RSS falls now, not under pressure)
+   * and the range reads as zero afterwards. */
+  int r = madvise((void*)start, end - start, MADV_DONTNEED);
+  errno = saved;
+  return r == 0 && start == (uintptr_t)p && end == (uintptr_t)p + size;
+}
+
+void xa__os_write_err(const char* msg, size_t len) {
+  int saved = errno;
+  while (len > 0) {
+    ssize_t n = write(2, msg, len);
+    if (n <= 0) break;
+    msg += n;
+    len -= (size_t)n;
+  }
+  errno = saved;
+}
+
+extern char** environ;
+
+const char* xa__os_getenv(const char* name) {
+  /* getenv is allocation-free in glibc, but we may run before libc is fully
+   * initialised under LD_PRELOAD; walk environ ourselves. */
+  if (environ == NULL || name == NULL) return NULL;
+  size_t n = strlen(name);
+  for (char** e = environ; *e != NULL; e++) {
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  }
+  return NULL;
+}
+
+size_t xa__os_rss(void) {
+  int saved = errno;
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  size_t rss = 0;
+  if (fd >= 0) {
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n > 0) {
+      buf[n] = 0;
+      const char* s = buf;
+      while (*s && *s != ' ') s++;
+      while (*s == ' ') s++;
+      size_t pages = 0;
+      while (*s >= '0' && *s <= '9') pages = pages * 10 + (size_t)(*s++ - '0');
+      rss = pages * xa__os_page_size();
+    }
+  }
+  errno = saved;
+  return rss;
+}
+
+void xa__os_yield(void) { sched_yield(); }

@@ -1,0 +1,91 @@
+/* The libc malloc family, routed to xalloc. Compiled into libxalloc.so
+ * (LD_PRELOAD) and, unless XALLOC_STATIC_OVERRIDE=OFF, into libxalloc.a.
+ * Semantics follow glibc where glibc and the xa_ API differ (noted below). */
+#include "xalloc.h"
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define XA_EXPORT __attribute__((visibility("default")))
+
+XA_EXPORT void* malloc(size_t size) { return xa_malloc(size); }
+XA_EXPORT void free(void* p) { xa_free(p); }
+XA_EXPORT void cfree(void* p) { xa_free(p); }
+XA_EXPORT void* calloc(size_t n, size_t size) { return xa_calloc(n, size); }
+
+/* glibc: realloc(p, 0) with p != NULL frees p and returns NULL. */
+XA_EXPORT void* realloc(void* p, size_t size) {
+  if (p != NULL && size == 0) {
+    xa_free(p);
+    return NULL;
+  }
+  return xa_realloc(p, size);
+}
+
+XA_EXPORT void* reallocarray(void* p, size_t n, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc(p, total);
+}
+
+/* Returns the error instead of setting errno; errno stays untouched. */
+XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
+  if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
+  int saved = errno;
+  void* p = xa_malloc_aligned(size, align);
+  int err = errno;
+  errno = saved;
+  if (p == NULL) return err == EINVAL ? EINVAL : ENOMEM;
+  *out = p;
+  return 0;
+}
+
+XA_EXPORT void* aligned_alloc(size_t align, size_t size) { return xa_malloc_aligned(size, align); }
+
+/* glibc's memalign rounds a non-power-of-two alignment up. */
+XA_EXPORT void* memalign(size_t align, size_t size) {
+  if (align > ((size_t)1 << 62)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (align == 0) align = 1;
+  if ((align & (align - 1)) != 0) align = (size_t)1 << (64 - __builtin_clzll(align));
+  return xa_malloc_aligned(size, align);
+}
+
+XA_EXPORT void* valloc(size_t size) { return xa_malloc_aligned(size, (size_t)sysconf(_SC_PAGESIZE)); }
+
+XA_EXPORT void* pvalloc(size_t size) {
+  size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+  size_t rounded = (size + ps - 1) & ~(ps - 1);
+  if (rounded < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return xa_malloc_aligned(rounded == 0 ? ps : rounded, ps);
+}
+
+XA_EXPORT size_t malloc_usable_size(void* p) { return xa_usable_size(p); }
+
+XA_EXPORT void free_sized(void* p, size_t size) {
+  (void)size;
+  xa_free(p);
+}
+
+XA_EXPORT void free_aligned_sized(void* p, size_t align, size_t size) {
+  (void)align;
+  (void)size;
+  xa_free(p);
+}
+
+/* Returns 1: memory may have been released (we always try). */
+XA_EXPORT int malloc_trim(size_t pad) {
+  (void)pad;
+  xa_collect(true);
+  return 1;
+}
+
+XA_EXPORT void malloc_stats(void) { xa_stats_print(); }

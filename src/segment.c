@@ -1,0 +1,274 @@
+/* Segments (segment.h).
+ *
+ * Invariants:
+ * - A segment in tld->segments is owned by tld and has used_pages > 0, except
+ *   transiently inside these functions; a segment with no used page is either
+ *   in tld->cache or released.
+ * - tld->free_segments[kind] holds exactly the owned small/medium segments
+ *   with a free page (in_free_list mirrors membership).
+ * - Releasing a segment removes it from every list in the same function that
+ *   unmaps it, and reports it to the caller (pitfall 1 in lifecycle-pitfalls).
+ */
+#include "segment.h"
+#include "lock.h"
+#include "os.h"
+#include "segmap.h"
+#include "stats.h"
+#include <string.h>
+
+_Static_assert(sizeof(xa_segment_t) + XA_MAX_PAGES * sizeof(xa_page_t) <= XA_SEGMENT_HEADER,
+               "segment header must fit in XA_SEGMENT_HEADER");
+
+/* ---- lists of the owner ---------------------------------------------------- */
+
+static void all_link(xa_tld_t* tld, xa_segment_t* seg) {
+  seg->all_prev = NULL;
+  seg->all_next = tld->segments;
+  if (tld->segments != NULL) tld->segments->all_prev = seg;
+  tld->segments = seg;
+}
+
+static void all_unlink(xa_tld_t* tld, xa_segment_t* seg) {
+  if (seg->all_prev != NULL) seg->all_prev->all_next = seg->all_next;
+  else tld->segments = seg->all_next;
+  if (seg->all_next != NULL) seg->all_next->all_prev = seg->all_prev;
+  seg->all_next = seg->all_prev = NULL;
+}
+
+static void free_link(xa_tld_t* tld, xa_segment_t* seg) {
+  if (seg->in_free_list || seg->kind > XA_KIND_MEDIUM) return;
+  xa_segment_t** head = &tld->free_segments[seg->kind];
+  seg->free_prev = NULL;
+  seg->free_next = *head;
+  if (*head != NULL) (*head)->free_prev = seg;
+  *head = seg;
+  seg->in_free_list = 1;
+}
+
+static void free_unlink(xa_tld_t* tld, xa_segment_t* seg) {
+  if (!seg->in_free_list) return;
+  if (seg->free_prev != NULL) seg->free_prev->free_next = seg->free_next;
+  else tld->free_segments[seg->kind] = seg->free_next;
+  if (seg->free_next != NULL) seg->free_next->free_prev = seg->free_prev;
+  seg->free_next = seg->free_prev = NULL;
+  seg->in_free_list = 0;
+}
+
+/* ---- creation and release ---------------------------------------------------- */
+
+static void segment_format(xa_segment_t* seg, xa_kind_t kind, bool fresh) {
+  seg->kind = kind;
+  switch (kind) {
+    case XA_KIND_SMALL:  seg->page_shift = XA_SMALL_PAGE_SHIFT;  seg->page_count = XA_SMALL_PAGES;  break;
+    case XA_KIND_MEDIUM: seg->page_shift = XA_MEDIUM_PAGE_SHIFT; seg->page_count = XA_MEDIUM_PAGES; break;
+    case XA_KIND_LARGE:  seg->page_shift = XA_SEGMENT_SHIFT;     seg->page_count = 1;               break;
+    case XA_KIND_HUGE:   seg->page_shift = 63;                   seg->page_count = 1;               break;
+  }
+  seg->used_pages = 0;
+  seg->all_next = seg->all_prev = seg->free_next = seg->free_prev = NULL;
+  seg->in_free_list = 0;
+  seg->abandoned_next = NULL;
+  memset(seg->pages, 0, seg->page_count * sizeof(xa_page_t));
+  for (uint32_t i = 0; i < seg->page_count; i++) seg->pages[i].dirty = fresh ? 0 : 1;
+}
+
+static xa_segment_t* segment_map(size_t size) {
+  xa_segment_t* seg = xa__os_alloc_aligned(size, XA_SEGMENT_SIZE);
+  if (seg == NULL) return NULL;
+  if (!xa__segmap_add((uintptr_t)seg, size)) {  /* beyond the address map: not usable */
+    xa__os_free(seg, size);
+    return NULL;
+  }
+  seg->size = size;
+  xa__stat_add(XA_STAT_os_bytes, (int64_t)size);
+  xa__stat_add(XA_STAT_segments, 1);
+  return seg;
+}
+
+static void segment_unmap(xa_segment_t* seg) {
+  size_t size = seg->size;
+  if (seg->kind == XA_KIND_HUGE) xa__stat_add(XA_STAT_huge_segments, -1);
+  xa__segmap_remove((uintptr_t)seg, size);
+  xa__os_free(seg, size);
+  xa__stat_add(XA_STAT_os_bytes, -(int64_t)size);
+  xa__stat_add(XA_STAT_segments, -1);
+}
+
+static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
+  xa_segment_t* seg;
+  bool fresh;
+  if (tld->cache_count > 0) {
+    seg = tld->cache[--tld->cache_count];
+    fresh = false;
+    xa__stat_add(XA_STAT_cache_hits, 1);
+  } else {
+    seg = segment_map(XA_SEGMENT_SIZE);
+    if (seg == NULL) return NULL;
+    fresh = true;
+  }
+  segment_format(seg, kind, fresh);
+  atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
+  all_link(tld, seg);
+  return seg;
+}
+
+/* The segment has no used page: cache it or give it back to the OS. */
+static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
+  free_unlink(tld, seg);
+  all_unlink(tld, seg);
+  if (seg->kind != XA_KIND_HUGE && seg->size == XA_SEGMENT_SIZE && tld->cache_count < XA_SEGMENT_CACHE) {
+    tld->cache[tld->cache_count++] = seg;
+    return;
+  }
+  segment_unmap(seg);
+}
+
+void xa__segment_cache_release(xa_tld_t* tld) {
+  while (tld->cache_count > 0) segment_unmap(tld->cache[--tld->cache_count]);
+}
+
+/* ---- pages --------------------------------------------------------------------- */
+
+uint8_t* xa__segment_page_area(const xa_segment_t* seg, const xa_page_t* page, size_t* size) {
+  size_t idx = (size_t)(page - seg->pages);
+  size_t psize = seg->kind == XA_KIND_LARGE ? XA_SEGMENT_SIZE : ((size_t)1 << seg->page_shift);
+  uint8_t* start = (uint8_t*)seg + idx * psize;
+  if (idx == 0) {
+    start += XA_SEGMENT_HEADER;
+    psize -= XA_SEGMENT_HEADER;
+  }
+  if (size != NULL) *size = psize;
+  return start;
+}
+
+xa_page_t* xa__segment_page_alloc(xa_tld_t* tld, xa_kind_t kind) {
+  xa_segment_t* seg = kind <= XA_KIND_MEDIUM ? tld->free_segments[kind] : NULL;
+  if (seg == NULL) {
+    seg = segment_alloc(tld, kind);
+    if (seg == NULL) return NULL;
+  }
+  xa_page_t* page = NULL;
+  for (uint32_t i = 0; i < seg->page_count; i++) {
+    if (!seg->pages[i].in_use) { page = &seg->pages[i]; break; }
+  }
+  /* free_segments only holds segments with a free page */
+  if (page == NULL) return NULL;
+  uint8_t dirty = page->dirty;
+  memset(page, 0, sizeof(*page));
+  page->dirty = dirty;
+  page->in_use = 1;
+  page->start = xa__segment_page_area(seg, page, NULL);
+  if (!xa__os_commit(page->start, 0)) return NULL;
+  seg->used_pages++;
+  if (seg->used_pages < seg->page_count) free_link(tld, seg);
+  else free_unlink(tld, seg);
+  xa__stat_add(XA_STAT_pages, 1);
+  return page;
+}
+
+bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
+  xa_segment_t* seg = xa__page_segment(page);
+  memset(page, 0, sizeof(*page));
+  page->dirty = 1;
+  seg->used_pages--;
+  xa__stat_add(XA_STAT_pages, -1);
+  if (seg->used_pages == 0) {
+    segment_release(tld, seg);
+    return true;
+  }
+  free_link(tld, seg);
+  return false;
+}
+
+xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool* fresh) {
+  if (align < 16) align = 16;
+  size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
+  if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
+  size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
+  xa_segment_t* seg = segment_map(seg_size);
+  if (seg == NULL) return NULL;
+  xa__stat_add(XA_STAT_huge_segments, 1);
+  segment_format(seg, XA_KIND_HUGE, true);
+  xa_page_t* page = &seg->pages[0];
+  page->in_use = 1;
+  page->start = (uint8_t*)seg + offset;
+  page->block_size = xa_align_up(size, xa__os_page_size());
+  page->reserved = 1;
+  seg->used_pages = 1;
+  atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
+  all_link(tld, seg);
+  xa__stat_add(XA_STAT_pages, 1);
+  *fresh = true;
+  return page;
+}
+
+size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
+  return seg->size - (size_t)(page->start - (const uint8_t*)seg);
+}
+
+void xa__segments_purge(xa_tld_t* tld) {
+  for (xa_segment_t* seg = tld->segments; seg != NULL; seg = seg->all_next) {
+    if (seg->kind == XA_KIND_HUGE) continue;
+    for (uint32_t i = 0; i < seg->page_count; i++) {
+      xa_page_t* page = &seg->pages[i];
+      if (page->in_use || !page->dirty) continue;
+      size_t size;
+      uint8_t* start = xa__segment_page_area(seg, page, &size);
+      xa__os_purge(start, size);
+      xa__stat_add(XA_STAT_purged_bytes, (int64_t)size);
+      page->dirty = 0;
+    }
+  }
+  xa__segment_cache_release(tld);
+}
+
+/* ---- abandoned segments ------------------------------------------------------ */
+
+static xa_lock_t abandoned_lock = XA_LOCK_INIT;
+static xa_segment_t* abandoned_head;
+static _Atomic(size_t) abandoned_count;
+
+bool xa__abandoned_any(void) { return atomic_load_explicit(&abandoned_count, memory_order_relaxed) != 0; }
+
+void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
+  free_unlink(tld, seg);
+  all_unlink(tld, seg);
+  /* From here on every free into this segment is a cross-thread free. */
+  atomic_store_explicit(&seg->owner, 0, memory_order_release);
+  xa__lock(&abandoned_lock);
+  seg->abandoned_next = abandoned_head;
+  abandoned_head = seg;
+  atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+  xa__unlock(&abandoned_lock);
+  xa__stat_add(XA_STAT_abandoned, 1);
+}
+
+xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait) {
+  if (!xa__abandoned_any()) return NULL;
+  if (wait) xa__lock(&abandoned_lock);
+  else if (!xa__lock_try(&abandoned_lock)) return NULL;
+  xa_segment_t* seg = abandoned_head;
+  if (seg != NULL) {
+    abandoned_head = seg->abandoned_next;
+    seg->abandoned_next = NULL;
+    atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+    atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
+  }
+  xa__unlock(&abandoned_lock);
+  if (seg == NULL) return NULL;
+  xa__stat_add(XA_STAT_abandoned, -1);
+  xa__stat_add(XA_STAT_reclaimed, 1);
+  all_link(tld, seg);
+  if (seg->used_pages < seg->page_count) free_link(tld, seg);
+  return seg;
+}
+
+void xa__abandoned_visit(xa_segment_visit_fun* fn, void* arg) {
+  xa__lock(&abandoned_lock);
+  for (xa_segment_t* seg = abandoned_head; seg != NULL; seg = seg->abandoned_next) fn(seg, arg);
+  xa__unlock(&abandoned_lock);
+}
+
+void xa__segment_fork_prepare(void) { xa__lock(&abandoned_lock); }
+void xa__segment_fork_parent(void) { xa__unlock(&abandoned_lock); }
+void xa__segment_fork_child(void) { xa__lock_reset(&abandoned_lock); }

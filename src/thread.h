@@ -1,0 +1,25 @@
+/* Thread and process state (init.c) used by the API layer. */
+#ifndef XA_THREAD_H
+#define XA_THREAD_H
+
+#include "config.h"
+#include "types.h"
+
+/* The calling thread's default heap; &xa__heap_empty before initialisation. */
+extern XA_INTERNAL _Thread_local xa_heap_t* xa__tls_heap;
+
+/* Initialise the calling thread (and the process on first use). Returns its
+ * default heap, or NULL when even the thread data cannot be allocated. */
+XA_INTERNAL xa_heap_t* xa__thread_init(void);
+
+/* Make heap the calling thread's default (tld and TLS agree). */
+XA_INTERNAL void xa__thread_set_default(xa_tld_t* tld, xa_heap_t* heap);
+
+/* Collect the calling thread's heaps; with abandoned, also reclaim every
+ * abandoned segment and drain orphaned inboxes; with force, purge. */
+XA_INTERNAL void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force);
+
+/* Options read from the environment at start-up. */
+XA_INTERNAL bool xa__option_show_stats(void);
+
+#endif

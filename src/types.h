@@ -1,0 +1,99 @@
+/* The structures every module shares. Who may read and write each field is
+ * stated next to it; docs/design.md explains the rules. */
+#ifndef XA_TYPES_H
+#define XA_TYPES_H
+
+#include "config.h"
+#include <stdatomic.h>
+
+typedef struct xa_block_s { struct xa_block_s* next; } xa_block_t;
+
+typedef enum xa_kind_e {
+  XA_KIND_SMALL = 0,   /* 64 pages of 64 KiB */
+  XA_KIND_MEDIUM = 1,  /* 8 pages of 512 KiB */
+  XA_KIND_LARGE = 2,   /* 1 page filling the segment */
+  XA_KIND_HUGE = 3,    /* 1 page, 1 block, segment sized to the block */
+} xa_kind_t;
+
+/* page->flags: any bit set sends a local free to the slow path. */
+#define XA_PF_UNQUEUED  1u  /* page is not in its bin queue (full, adopted) or is huge */
+#define XA_PF_ALIGNED   2u  /* page handed out interior (aligned) pointers */
+
+/* page->xthread_free low bit: the owner wants the next cross-thread free to
+ * be delivered through its inbox (the page sits in a full queue). */
+#define XA_XF_NOTIFY    ((uintptr_t)1)
+
+/* Queue ids beyond the bins. */
+#define XA_QUEUE_FULL     XA_BIN_COUNT
+#define XA_QUEUE_ADOPTED  (XA_BIN_COUNT + 1)
+#define XA_QUEUE_COUNT    (XA_BIN_COUNT + 2)
+
+struct xa_heap_s;
+struct xa_tld_s;
+
+typedef struct xa_page_s {
+  xa_block_t* free;              /* owner: blocks to allocate from */
+  uint32_t used;                 /* owner: blocks handed out and not yet taken back */
+  _Atomic(uint8_t) flags;        /* owner writes; freers read XA_PF_ALIGNED (relaxed) */
+  uint8_t in_use;                /* owner: allocated from its segment */
+  uint8_t queue;                 /* owner: bin or XA_QUEUE_* it is linked in */
+  uint8_t dirty;                 /* owner: free page whose memory was touched, not purged */
+  uint32_t capacity;             /* owner: blocks carved into free lists so far */
+  uint32_t reserved;             /* set while no block is live: blocks that fit */
+  size_t block_size;             /* set while no block is live; read by freers */
+  uint8_t* start;                /* set while no block is live: first block */
+  xa_block_t* local_free;        /* owner: blocks the owner freed */
+  _Atomic(uintptr_t) xthread_free; /* any thread pushes; owner takes; bit 0 = NOTIFY */
+  struct xa_heap_s* heap;        /* owner: heap the page belongs to (NULL when abandoned) */
+  struct xa_page_s* next;        /* owner: queue links */
+  struct xa_page_s* prev;
+} xa_page_t;
+
+typedef struct xa_segment_s {
+  _Atomic(uintptr_t) owner;      /* owning tld, or 0 while abandoned; read by every freer */
+  size_t page_shift;             /* immutable after creation */
+  size_t size;                   /* immutable: mapped bytes */
+  xa_kind_t kind;                /* immutable */
+  uint32_t page_count;           /* immutable */
+  uint32_t used_pages;           /* owner */
+  struct xa_segment_s* all_next; /* owner: tld's list of all its segments */
+  struct xa_segment_s* all_prev;
+  struct xa_segment_s* free_next; /* owner: tld's list of segments with free pages */
+  struct xa_segment_s* free_prev;
+  uint8_t in_free_list;          /* owner */
+  struct xa_segment_s* abandoned_next; /* abandoned-list lock */
+  xa_page_t pages[];             /* page_count descriptors */
+} xa_segment_t;
+
+typedef struct xa_page_queue_s {
+  xa_page_t* first;
+  xa_page_t* last;
+} xa_page_queue_t;
+
+struct xa_heap_s {
+  xa_page_t* direct[XA_DIRECT_COUNT]; /* (size+7)/8 -> page to allocate from (fast path) */
+  struct xa_tld_s* tld;               /* owning thread; NULL only for the empty heap */
+  xa_page_queue_t queues[XA_QUEUE_COUNT];
+  struct xa_heap_s* next;             /* tld's list of heaps */
+  size_t page_count;
+  bool is_original;
+};
+typedef struct xa_heap_s xa_heap_t;
+
+typedef struct xa_tld_s {
+  xa_heap_t* heap_original;      /* the thread's first heap; never deleted while it runs */
+  xa_heap_t* heap_default;       /* mirrors the TLS default-heap pointer */
+  xa_heap_t* heaps;              /* all heaps of this thread, original included */
+  xa_segment_t* segments;        /* all segments this thread owns */
+  xa_segment_t* free_segments[2];/* small/medium segments with a free page */
+  xa_segment_t* cache[XA_SEGMENT_CACHE]; /* empty segments kept for reuse */
+  size_t cache_count;
+  _Atomic(xa_block_t*) inbox;    /* any thread pushes; the owner thread drains */
+  struct xa_tld_s* pool_next;    /* pool lock: recycled thread data */
+  struct xa_tld_s* all_next;     /* immutable once linked: every tld ever made */
+  _Atomic(bool) active;          /* a thread is using it */
+  bool done_registered;          /* thread-exit destructor armed */
+  uint64_t reclaim_tick;         /* owner: paces reclaim attempts */
+} xa_tld_t;
+
+#endif
