@@ -3,6 +3,7 @@
  * inline: a TLS load, a table lookup, a list pop. Everything else goes
  * through malloc_generic, which also initialises the thread on first use. */
 #include "xalloc.h"
+#include "alloc_fast.h"
 #include "bin.h"
 #include "free.h"
 #include "heap.h"
@@ -30,7 +31,7 @@ static void* huge_alloc(xa_heap_t* heap, size_t size, size_t align, bool zero) {
   return page->start;
 }
 
-static XA_NOINLINE void* malloc_generic(xa_heap_t* heap, size_t size) {
+void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
   heap = heap_ready(heap);
   if (xa_unlikely(heap == NULL || size > PTRDIFF_MAX)) {
     errno = ENOMEM;
@@ -49,18 +50,7 @@ static XA_NOINLINE void* malloc_generic(xa_heap_t* heap, size_t size) {
   return b;
 }
 
-XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) {
-  if (xa_likely(size <= XA_DIRECT_MAX)) {
-    xa_page_t* page = heap->direct[(size + 7) >> 3];
-    xa_block_t* b = page->free;
-    if (xa_likely(b != NULL)) {
-      page->free = b->next;
-      page->used++;
-      return b;
-    }
-  }
-  return malloc_generic(heap, size);
-}
+XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) { return xa__heap_malloc_fast(heap, size); }
 
 XA_API void* xa_malloc(size_t size) { return heap_malloc(xa__tls_heap, size); }
 

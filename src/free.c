@@ -6,6 +6,7 @@
  * set NOTIFY on a full page, clear NOTIFY and push the block on the owner's
  * inbox. Neither touches a heap, and nothing is read after the push. */
 #include "xalloc.h"
+#include "alloc_fast.h"
 #include "free.h"
 #include "heap.h"
 #include "os.h"
@@ -80,32 +81,18 @@ static XA_NOINLINE void free_local_slow(xa_page_t* page, void* p) {
   else if (page->used == 0) xa__heap_page_retire(page->heap, page);
 }
 
-static XA_NOINLINE void free_foreign(void* p) {
+void xa__free_foreign(void* p) {
   if (p != NULL) xa__report_foreign("free of pointer", p);
 }
 
-XA_API void xa_free(void* p) {
-  uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
-  /* NULL lands here too: chunk 0 is never one of ours. */
-  if (xa_unlikely(!xa__segmap_is_segment(segaddr))) {
-    free_foreign(p);
-    return;
-  }
-  xa_segment_t* seg = (xa_segment_t*)segaddr;
-  xa_page_t* page = &seg->pages[((uintptr_t)p - segaddr) >> seg->page_shift];
-  if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld)) {
-    if (xa_likely(xa__page_flags(page) == 0)) {
-      xa_block_t* b = p;
-      b->next = page->local_free;
-      page->local_free = b;
-      if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);
-      return;
-    }
-    free_local_slow(page, p);
-    return;
-  }
-  free_xthread(seg, page, p);
+/* Everything but a local free into a plain page: aligned or unqueued pages,
+ * and frees into segments another thread (or nobody) owns. */
+void xa__free_slow(xa_segment_t* seg, xa_page_t* page, void* p) {
+  if (atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld) free_local_slow(page, p);
+  else free_xthread(seg, page, p);
 }
+
+XA_API void xa_free(void* p) { xa__free_fast(p); }
 
 void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   if (atomic_load_explicit(inbox, memory_order_relaxed) == NULL) return;

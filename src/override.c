@@ -2,15 +2,17 @@
  * (LD_PRELOAD) and, unless XALLOC_STATIC_OVERRIDE=OFF, into libxalloc.a.
  * Semantics follow glibc where glibc and the xa_ API differ (noted below). */
 #include "xalloc.h"
+#include "alloc_fast.h"
 #include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #define XA_EXPORT __attribute__((visibility("default")))
 
-XA_EXPORT void* malloc(size_t size) { return xa_malloc(size); }
-XA_EXPORT void free(void* p) { xa_free(p); }
-XA_EXPORT void cfree(void* p) { xa_free(p); }
+/* The fast paths are inlined here: no call through the PLT to xa_malloc. */
+XA_EXPORT void* malloc(size_t size) { return xa__heap_malloc_fast(xa__tls_heap, size); }
+XA_EXPORT void free(void* p) { xa__free_fast(p); }
+XA_EXPORT void cfree(void* p) { xa__free_fast(p); }
 XA_EXPORT void* calloc(size_t n, size_t size) { return xa_calloc(n, size); }
 
 /* glibc: realloc(p, 0) with p != NULL frees p and returns NULL. */
