@@ -56,7 +56,10 @@ XA_API void* xa_calloc(size_t count, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_S
 /* Resize p to newsize bytes, keeping min(old, new) bytes of content.
  * p == NULL behaves like xa_malloc(newsize). newsize == 0 frees p and returns
  * what xa_malloc(0) returns. On failure returns NULL (ENOMEM) and p is untouched.
- * The block may be resized in place; an aligned block keeps its alignment. */
+ * Growing within xa_usable_size(p), or shrinking to at least half of it, stays
+ * in place; otherwise the block may move, and a moved block has the plain
+ * alignment of its new size (as with libc realloc), not that of an earlier
+ * xa_malloc_aligned. */
 XA_API void* xa_realloc(void* p, size_t newsize) XA_ATTR_ALLOC_SIZE(2);
 
 /* xa_realloc(p, count*size) with overflow detection (NULL, ENOMEM; p untouched). */

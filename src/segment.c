@@ -182,6 +182,7 @@ bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
 
 xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool* fresh) {
   if (align < 16) align = 16;
+  if (size == 0) size = 1;  /* a zero-size block is still a distinct, non-empty block */
   size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
   size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
