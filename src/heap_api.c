@@ -2,6 +2,7 @@
  * block visiting and membership queries (docs/design.md, "Heaps and
  * migration"). Only the owner thread changes a heap. */
 #include "xalloc.h"
+#include "check.h"
 #include "free.h"
 #include "heap.h"
 #include "meta.h"
@@ -59,6 +60,7 @@ XA_API void xa_heap_delete(xa_heap_t* heap) {
   }
   xa__heap_move_pages(heap, target);
   heap_release(tld, heap);
+  if (XA_DEBUG) xa__validate();
 }
 
 XA_API void xa_heap_destroy(xa_heap_t* heap) {
@@ -70,6 +72,7 @@ XA_API void xa_heap_destroy(xa_heap_t* heap) {
   if (tld->heap_default == heap) xa__thread_set_default(tld, tld->heap_original);
   xa__heap_free_own_pages(heap);
   heap_release(tld, heap);
+  if (XA_DEBUG) xa__validate();
 }
 
 XA_API xa_heap_t* xa_heap_get_default(void) {
@@ -89,6 +92,7 @@ XA_API void xa_heap_collect(xa_heap_t* heap, bool force) {
   xa__inbox_drain(&heap->tld->inbox);
   xa__heap_collect_pages(heap);
   if (force) xa__segments_purge(heap->tld);
+  if (XA_DEBUG) xa__validate();
 }
 
 /* ---- visiting --------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
  * process start and exit, fork. The order of thread exit is the one
  * docs/design.md gives; every step keeps the ownership rules. */
 #include "xalloc.h"
+#include "check.h"
 #include "free.h"
 #include "heap.h"
 #include "lock.h"
@@ -165,6 +166,7 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
     while ((seg = xa__segment_reclaim(tld, true)) != NULL) xa__heap_reclaim_segment(tld->heap_original, seg);
   }
   if (force) xa__segments_purge(tld);
+  if (XA_DEBUG) xa__validate();
 }
 
 /* ---- thread exit ------------------------------------------------------------------- */
@@ -193,6 +195,7 @@ static void thread_done(xa_tld_t* tld) {
   }
   /* 3. free what is free */
   xa__heap_collect_pages(original);
+  if (XA_DEBUG) xa__validate();
   /* 4. hand the rest over: pages leave the heap, segments the thread */
   xa__heap_detach_all(original);
   while (tld->segments != NULL) xa__segment_abandon(tld, tld->segments);

@@ -1,0 +1,35 @@
+# Lifecycle tests (heap delete/destroy, thread exit, process exit, fork).
+# Each exit-sensitive scenario runs as its own process.
+xa_test(lc_field INTERNAL SOURCES lc_field.c LABELS lifecycle)
+set_tests_properties(lc_field PROPERTIES DISABLED TRUE)  # the binary; variants below run it
+foreach(variant freed half later eight main)
+  foreach(ending exit return)
+    add_test(NAME lc_field_${variant}_${ending} COMMAND lc_field ${variant} ${ending})
+    set_tests_properties(lc_field_${variant}_${ending} PROPERTIES LABELS lifecycle TIMEOUT 300)
+  endforeach()
+endforeach()
+xa_test(lc_migrate INTERNAL SOURCES lc_migrate.c LABELS lifecycle)
+xa_test(lc_destroy_reclaimed INTERNAL SOURCES lc_destroy_reclaimed.c LABELS lifecycle)
+xa_test(lc_waves INTERNAL SOURCES lc_waves.c LABELS lifecycle)
+xa_test(lc_exit_hooks INTERNAL SOURCES lc_exit_hooks.c LABELS lifecycle)
+set_tests_properties(lc_exit_hooks PROPERTIES DISABLED TRUE)
+foreach(ending exit return)
+  add_test(NAME lc_exit_hooks_${ending} COMMAND lc_exit_hooks ${ending})
+  set_tests_properties(lc_exit_hooks_${ending} PROPERTIES LABELS lifecycle TIMEOUT 300)
+endforeach()
+xa_test(lc_fork INTERNAL SOURCES lc_fork.c LABELS lifecycle)
+xa_test(lc_thread_done INTERNAL SOURCES lc_thread_done.c LABELS lifecycle)
+if(NOT XALLOC_SANITIZE)
+  # RSS accounting is meaningless under sanitizer shadow memory.
+  xa_test(lc_memory INTERNAL SOURCES lc_memory.c LABELS lifecycle)
+endif()
+
+# The field scenario under valgrind: any read of unmapped memory fails it.
+find_program(XA_VALGRIND valgrind)
+if(XA_VALGRIND AND NOT XALLOC_SANITIZE)
+  foreach(variant freed later main)
+    add_test(NAME lc_field_${variant}_valgrind
+             COMMAND ${XA_VALGRIND} --error-exitcode=9 --quiet $<TARGET_FILE:lc_field> ${variant} return)
+    set_tests_properties(lc_field_${variant}_valgrind PROPERTIES LABELS "lifecycle;valgrind" TIMEOUT 600)
+  endforeach()
+endif()
