@@ -8,6 +8,7 @@
 #include "lock.h"
 #include "meta.h"
 #include "os.h"
+#include "segmap.h"
 #include "segment.h"
 #include "stats.h"
 #include "thread.h"
@@ -61,6 +62,7 @@ static void fork_child(void) {
   xa__meta_fork_child();
   xa__segment_fork_child();
   xa__lock_reset(&pool_lock);
+  xa__segmap_fork_child();
 }
 
 /* ---- process --------------------------------------------------------------------- */

@@ -53,3 +53,4 @@ uintptr_t xa__segmap_find(const void* p) {
 
 void xa__segmap_read_begin(void) { atomic_fetch_add(&segmap_readers, 1); }
 void xa__segmap_read_end(void) { atomic_fetch_sub(&segmap_readers, 1); }
+void xa__segmap_fork_child(void) { atomic_store(&segmap_readers, 0); }

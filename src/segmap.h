@@ -35,5 +35,7 @@ XA_INTERNAL void xa__segmap_remove(uintptr_t base, size_t size);
 XA_INTERNAL uintptr_t xa__segmap_find(const void* p);
 XA_INTERNAL void xa__segmap_read_begin(void);
 XA_INTERNAL void xa__segmap_read_end(void);
+/* In a fork child: readers of the parent's other threads do not exist. */
+XA_INTERNAL void xa__segmap_fork_child(void);
 
 #endif

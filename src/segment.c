@@ -117,6 +117,9 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   free_unlink(tld, seg);
   all_unlink(tld, seg);
   if (seg->kind != XA_KIND_HUGE && seg->size == XA_SEGMENT_SIZE && tld->cache_count < XA_SEGMENT_CACHE) {
+    /* Owned by nobody while cached: a stale free into it takes the
+     * cross-thread path and cannot disturb the owner's bookkeeping. */
+    atomic_store_explicit(&seg->owner, 0, memory_order_release);
     tld->cache[tld->cache_count++] = seg;
     return;
   }
