@@ -5,6 +5,18 @@
 #include <unistd.h>
 #include "lc_util.h"
 
+/* ThreadSanitizer cannot start threads in the child of a multi-threaded fork. */
+#if defined(__SANITIZE_THREAD__)
+#define CHILD_THREADS 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHILD_THREADS 0
+#endif
+#endif
+#ifndef CHILD_THREADS
+#define CHILD_THREADS 1
+#endif
+
 static _Atomic int stop;
 
 static void* churn(void* arg) {
@@ -40,9 +52,13 @@ int main(void) {
       xa_heap_t* h = xa_heap_new();
       if (h == NULL || xa_heap_malloc(h, 5000) == NULL) _exit(3);
       xa_heap_destroy(h);
-      pthread_t ct;
-      if (pthread_create(&ct, NULL, child_thread, NULL) != 0) _exit(4);
-      pthread_join(ct, NULL);
+      if (CHILD_THREADS) {
+        pthread_t ct;
+        if (pthread_create(&ct, NULL, child_thread, NULL) != 0) _exit(4);
+        pthread_join(ct, NULL);
+      } else {
+        child_thread(NULL);
+      }
       xa_collect(true);
       _exit(xa__validate() ? 0 : 5);
     }
