@@ -5,14 +5,15 @@
 #define XA_ALLOC_FAST_H
 
 #include "config.h"
+#include "arena.h"
 #include "free.h"
 #include "segmap.h"
 #include "thread.h"
 #include "types.h"
 
 XA_INTERNAL void* xa__malloc_generic(xa_heap_t* heap, size_t size);
-XA_INTERNAL void xa__free_slow(xa_segment_t* seg, xa_page_t* page, void* p);
-XA_INTERNAL void xa__free_foreign(void* p);
+XA_INTERNAL void xa__free_slow(xa_segment_t* seg, void* p);
+XA_INTERNAL void xa__free_outside_arena(void* p);
 XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 
 XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
@@ -28,15 +29,12 @@ XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
   return xa__malloc_generic(heap, size);
 }
 
-XA_INLINE void xa__free_fast(void* p) {
-  uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
-  /* NULL lands here too: chunk 0 is never one of ours. */
-  if (xa_unlikely(!xa__segmap_is_segment(segaddr))) {
-    xa__free_foreign(p);
-    return;
-  }
-  xa_segment_t* seg = (xa_segment_t*)segaddr;
-  xa_page_t* page = &seg->pages[((uintptr_t)p - segaddr) >> seg->page_shift];
+/* Free p, a pointer into segment seg whose header may be read. */
+XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
+  xa_page_t* page = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+#if defined(__GNUC__)
+  __asm__("" : "+r"(page));  /* one page pointer; gcc otherwise recomputes it per field */
+#endif
   if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld &&
                 atomic_load_explicit(&page->flags, memory_order_relaxed) == 0)) {
     xa_block_t* b = p;
@@ -45,7 +43,18 @@ XA_INLINE void xa__free_fast(void* p) {
     if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);
     return;
   }
-  xa__free_slow(seg, page, p);
+  xa__free_slow(seg, p);  /* recomputes the page: keeps the fast path to one computation */
+}
+
+XA_INLINE void xa__free_fast(void* p) {
+  /* Inside the arena every chunk's header is readable (a released chunk
+   * reads as zero: owner 0, so the slow path checks it). NULL, huge blocks
+   * and foreign pointers go to the slow path. */
+  if (xa_unlikely(!xa__in_arena(p))) {
+    xa__free_outside_arena(p);
+    return;
+  }
+  xa__free_in_segment((xa_segment_t*)((uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK), p);
 }
 
 #endif

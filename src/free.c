@@ -47,6 +47,11 @@ static void inbox_push(_Atomic(xa_block_t*)* inbox, xa_block_t* b) {
 }
 
 static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p) {
+  /* An arena chunk that holds no segment reads as zero and lands here. */
+  if (xa_unlikely(!xa__segmap_is_segment((uintptr_t)seg))) {
+    xa__report_foreign("free of pointer", p);
+    return;
+  }
   xa_block_t* b = p;
   if (xa_unlikely(xa__page_flags(page) & XA_PF_ALIGNED)) b = (xa_block_t*)xa__page_block_of(page, p);
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
@@ -81,13 +86,21 @@ static XA_NOINLINE void free_local_slow(xa_page_t* page, void* p) {
   else if (page->used == 0) xa__heap_page_retire(page->heap, page);
 }
 
-void xa__free_foreign(void* p) {
-  if (p != NULL) xa__report_foreign("free of pointer", p);
+/* Blocks outside the arena: huge segments, segments mapped when the arena
+ * was unavailable, and pointers that are not ours (NULL included). */
+void xa__free_outside_arena(void* p) {
+  uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
+  if (!xa__segmap_is_segment(segaddr)) {
+    if (p != NULL) xa__report_foreign("free of pointer", p);
+    return;
+  }
+  xa__free_in_segment((xa_segment_t*)segaddr, p);
 }
 
 /* Everything but a local free into a plain page: aligned or unqueued pages,
  * and frees into segments another thread (or nobody) owns. */
-void xa__free_slow(xa_segment_t* seg, xa_page_t* page, void* p) {
+void xa__free_slow(xa_segment_t* seg, void* p) {
+  xa_page_t* page = xa__segment_page_of(seg, p);
   if (atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld) free_local_slow(page, p);
   else free_xthread(seg, page, p);
 }

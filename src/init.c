@@ -3,6 +3,7 @@
  * docs/design.md gives; every step keeps the ownership rules. */
 #include "xalloc.h"
 #include "check.h"
+#include "arena.h"
 #include "free.h"
 #include "heap.h"
 #include "lock.h"
@@ -49,10 +50,12 @@ static void thread_key_destructor(void* value);
 static void fork_prepare(void) {
   xa__lock(&pool_lock);
   xa__segment_fork_prepare();
+  xa__arena_fork_prepare();
   xa__meta_fork_prepare();
 }
 static void fork_parent(void) {
   xa__meta_fork_parent();
+  xa__arena_fork_parent();
   xa__segment_fork_parent();
   xa__unlock(&pool_lock);
 }
@@ -60,6 +63,7 @@ static void fork_child(void) {
   /* Only the forking thread exists in the child: locks held by others at the
    * fork were taken by fork_prepare on its behalf, so just reset them. */
   xa__meta_fork_child();
+  xa__arena_fork_child();
   xa__segment_fork_child();
   xa__lock_reset(&pool_lock);
   xa__segmap_fork_child();

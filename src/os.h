@@ -13,6 +13,13 @@ XA_INTERNAL size_t xa__os_page_size(void);
  * the page size). Returns NULL on failure. The memory reads as zero. */
 XA_INTERNAL void* xa__os_alloc_aligned(size_t size, size_t align);
 
+/* Reserve size bytes of address space aligned to align, inaccessible until
+ * made usable. NULL on failure. */
+XA_INTERNAL void* xa__os_reserve(size_t size, size_t align);
+
+/* Make part of a reservation readable and writable (reads as zero). */
+XA_INTERNAL bool xa__os_make_usable(void* p, size_t size);
+
 /* Return memory obtained from xa__os_alloc_aligned (the whole range). */
 XA_INTERNAL void xa__os_free(void* p, size_t size);
 

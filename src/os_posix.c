@@ -55,6 +55,28 @@ void* xa__os_alloc_aligned(size_t size, size_t align) {
   return aligned;
 }
 
+void* xa__os_reserve(size_t size, size_t align) {
+  if (size == 0 || size > PTRDIFF_MAX - align) return NULL;
+  int saved = errno;
+  size_t over = size + align;
+  uint8_t* q = mmap(NULL, over, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  errno = saved;
+  if (q == MAP_FAILED) return NULL;
+  uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
+  size_t pre = (size_t)(aligned - q);
+  size_t post = over - pre - size;
+  if (pre) os_munmap(q, pre);
+  if (post) os_munmap(aligned + size, post);
+  return aligned;
+}
+
+bool xa__os_make_usable(void* p, size_t size) {
+  int saved = errno;
+  int r = mprotect(p, size, PROT_READ | PROT_WRITE);
+  errno = saved;
+  return r == 0;
+}
+
 void xa__os_free(void* p, size_t size) {
   if (p == NULL || size == 0) return;
   os_munmap(p, xa_align_up(size, xa__os_page_size()));

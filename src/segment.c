@@ -10,6 +10,7 @@
  *   unmaps it, and reports it to the caller (pitfall 1 in lifecycle-pitfalls).
  */
 #include "segment.h"
+#include "arena.h"
 #include "lock.h"
 #include "os.h"
 #include "segmap.h"
@@ -72,11 +73,23 @@ static void segment_format(xa_segment_t* seg, xa_kind_t kind, bool fresh) {
   for (uint32_t i = 0; i < seg->page_count; i++) seg->pages[i].dirty = fresh ? 0 : 1;
 }
 
-static xa_segment_t* segment_map(size_t size) {
-  xa_segment_t* seg = xa__os_alloc_aligned(size, XA_SEGMENT_SIZE);
+static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
+  if (!xa__arena_segment_free(seg)) xa__os_free(seg, size);
+}
+
+/* A new segment of size bytes: standard ones from the arena when possible.
+ * *fresh tells whether it reads as zero. */
+static xa_segment_t* segment_map(size_t size, bool* fresh) {
+  xa_segment_t* seg = NULL;
+  *fresh = true;
+  if (size == XA_SEGMENT_SIZE) seg = xa__arena_segment_alloc(fresh);
+  if (seg == NULL) {
+    *fresh = true;
+    seg = xa__os_alloc_aligned(size, XA_SEGMENT_SIZE);
+  }
   if (seg == NULL) return NULL;
   if (!xa__segmap_add((uintptr_t)seg, size)) {  /* beyond the address map: not usable */
-    xa__os_free(seg, size);
+    segment_unmap_raw(seg, size);
     return NULL;
   }
   seg->size = size;
@@ -89,7 +102,7 @@ static void segment_unmap(xa_segment_t* seg) {
   size_t size = seg->size;
   if (seg->kind == XA_KIND_HUGE) xa__stat_add(XA_STAT_huge_segments, -1);
   xa__segmap_remove((uintptr_t)seg, size);
-  xa__os_free(seg, size);
+  segment_unmap_raw(seg, size);
   xa__stat_add(XA_STAT_os_bytes, -(int64_t)size);
   xa__stat_add(XA_STAT_segments, -1);
 }
@@ -102,9 +115,8 @@ static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
     fresh = false;
     xa__stat_add(XA_STAT_cache_hits, 1);
   } else {
-    seg = segment_map(XA_SEGMENT_SIZE);
+    seg = segment_map(XA_SEGMENT_SIZE, &fresh);
     if (seg == NULL) return NULL;
-    fresh = true;
   }
   segment_format(seg, kind, fresh);
   atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
@@ -189,10 +201,11 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
   size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
-  xa_segment_t* seg = segment_map(seg_size);
+  bool zeroed;
+  xa_segment_t* seg = segment_map(seg_size, &zeroed);
   if (seg == NULL) return NULL;
   xa__stat_add(XA_STAT_huge_segments, 1);
-  segment_format(seg, XA_KIND_HUGE, true);
+  segment_format(seg, XA_KIND_HUGE, zeroed);
   xa_page_t* page = &seg->pages[0];
   page->in_use = 1;
   page->start = (uint8_t*)seg + offset;
@@ -202,7 +215,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
   all_link(tld, seg);
   xa__stat_add(XA_STAT_pages, 1);
-  *fresh = true;
+  *fresh = zeroed;
   return page;
 }
 

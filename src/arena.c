@@ -1,0 +1,84 @@
+/* The arena (arena.h). Reserved lazily on the first segment request: the
+ * largest of 64, 16, 4 or 1 GiB the system grants (address space only; a
+ * PROT_NONE reservation costs no memory). Chunks are handed out lowest
+ * address first so the used part stays compact; the readable prefix grows
+ * in 4 MiB steps and never shrinks. */
+#include "arena.h"
+#include "lock.h"
+#include "os.h"
+
+#define ARENA_MAX_CHUNKS ((size_t)64 << (30 - XA_SEGMENT_SHIFT))  /* 64 GiB */
+
+uintptr_t xa__arena_base;
+_Atomic(size_t) xa__arena_readable;
+
+static xa_lock_t arena_lock = XA_LOCK_INIT;
+static bool arena_tried;
+static size_t arena_chunks;           /* chunks reserved */
+static size_t arena_readable_chunks;  /* chunks made readable (prefix) */
+static uint64_t arena_used[ARENA_MAX_CHUNKS / 64];
+static uint64_t arena_zero[ARENA_MAX_CHUNKS / 64];  /* readable chunk known to read as zero */
+
+static void arena_reserve(void) {
+  arena_tried = true;
+  for (size_t chunks = ARENA_MAX_CHUNKS; chunks >= ((size_t)1 << (30 - XA_SEGMENT_SHIFT)); chunks /= 4) {
+    void* base = xa__os_reserve(chunks << XA_SEGMENT_SHIFT, XA_SEGMENT_SIZE);
+    if (base != NULL) {
+      xa__arena_base = (uintptr_t)base;
+      arena_chunks = chunks;
+      return;
+    }
+  }
+}
+
+static bool bit(const uint64_t* map, size_t i) { return (map[i / 64] >> (i % 64)) & 1; }
+static void bit_put(uint64_t* map, size_t i, bool on) {
+  if (on) map[i / 64] |= (uint64_t)1 << (i % 64);
+  else map[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+void* xa__arena_segment_alloc(bool* zeroed) {
+  void* seg = NULL;
+  xa__lock(&arena_lock);
+  if (!arena_tried) arena_reserve();
+  size_t i = 0;
+  for (; i < arena_readable_chunks; i++) {
+    if (arena_used[i / 64] == ~(uint64_t)0) { i += 63; continue; }
+    if (!bit(arena_used, i)) break;
+  }
+  if (i >= arena_readable_chunks && arena_readable_chunks < arena_chunks) {
+    i = arena_readable_chunks;
+    if (xa__os_make_usable((void*)(xa__arena_base + (i << XA_SEGMENT_SHIFT)), XA_SEGMENT_SIZE)) {
+      arena_readable_chunks++;
+      bit_put(arena_zero, i, true);
+      atomic_store_explicit(&xa__arena_readable, arena_readable_chunks << XA_SEGMENT_SHIFT,
+                            memory_order_release);
+    } else {
+      i = arena_chunks;  /* cannot grow: fall back to plain mappings */
+    }
+  }
+  if (i < arena_readable_chunks) {
+    bit_put(arena_used, i, true);
+    *zeroed = bit(arena_zero, i);
+    bit_put(arena_zero, i, false);
+    seg = (void*)(xa__arena_base + (i << XA_SEGMENT_SHIFT));
+  }
+  xa__unlock(&arena_lock);
+  return seg;
+}
+
+bool xa__arena_segment_free(void* seg) {
+  if (!xa__in_arena(seg)) return false;
+  size_t i = ((uintptr_t)seg - xa__arena_base) >> XA_SEGMENT_SHIFT;
+  /* Purge outside the lock: the chunk is still marked used. */
+  bool zero = xa__os_purge(seg, XA_SEGMENT_SIZE);
+  xa__lock(&arena_lock);
+  bit_put(arena_used, i, false);
+  bit_put(arena_zero, i, zero);
+  xa__unlock(&arena_lock);
+  return true;
+}
+
+void xa__arena_fork_prepare(void) { xa__lock(&arena_lock); }
+void xa__arena_fork_parent(void) { xa__unlock(&arena_lock); }
+void xa__arena_fork_child(void) { xa__lock_reset(&arena_lock); }
