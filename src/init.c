@@ -171,7 +171,10 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
     xa_segment_t* seg;
     while ((seg = xa__segment_reclaim(tld, true)) != NULL) xa__heap_reclaim_segment(tld->heap_original, seg);
   }
-  if (force) xa__segments_purge(tld);
+  if (force) {
+    xa__segments_purge(tld);
+    xa__huge_cache_release();
+  }
   if (XA_DEBUG) xa__validate();
 }
 

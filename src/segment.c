@@ -124,11 +124,76 @@ static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
   return seg;
 }
 
+/* ---- huge segment cache (process-wide) --------------------------------------- */
+
+static xa_lock_t huge_lock = XA_LOCK_INIT;
+static xa_segment_t* huge_cache[XA_HUGE_CACHE_SLOTS];
+static size_t huge_cache_bytes;
+
+/* The smallest cached huge segment of at least need bytes (and not wastefully
+ * larger), removed from the cache; NULL if none. */
+static xa_segment_t* huge_cache_take(size_t need) {
+  if (__atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) == 0) return NULL;
+  xa_segment_t* best = NULL;
+  size_t best_i = 0;
+  xa__lock(&huge_lock);
+  for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS; i++) {
+    xa_segment_t* s = huge_cache[i];
+    if (s == NULL || s->size < need || s->size > need + need / 2 + XA_SEGMENT_SIZE) continue;
+    if (best == NULL || s->size < best->size) { best = s; best_i = i; }
+  }
+  if (best != NULL) {
+    huge_cache[best_i] = NULL;
+    __atomic_store_n(&huge_cache_bytes, huge_cache_bytes - best->size, __ATOMIC_RELAXED);
+  }
+  xa__unlock(&huge_lock);
+  return best;
+}
+
+static bool huge_cache_put(xa_segment_t* seg) {
+  if (seg->size > XA_HUGE_CACHE_SEGMENT) return false;
+  bool put = false;
+  xa__lock(&huge_lock);
+  if (huge_cache_bytes + seg->size <= XA_HUGE_CACHE_BYTES) {
+    for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS; i++) {
+      if (huge_cache[i] == NULL) {
+        huge_cache[i] = seg;
+        __atomic_store_n(&huge_cache_bytes, huge_cache_bytes + seg->size, __ATOMIC_RELAXED);
+        put = true;
+        break;
+      }
+    }
+  }
+  xa__unlock(&huge_lock);
+  return put;
+}
+
+void xa__huge_cache_release(void) {
+  for (;;) {
+    xa_segment_t* seg = NULL;
+    xa__lock(&huge_lock);
+    for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS && seg == NULL; i++) {
+      if (huge_cache[i] != NULL) {
+        seg = huge_cache[i];
+        huge_cache[i] = NULL;
+        __atomic_store_n(&huge_cache_bytes, huge_cache_bytes - seg->size, __ATOMIC_RELAXED);
+      }
+    }
+    xa__unlock(&huge_lock);
+    if (seg == NULL) return;
+    segment_unmap(seg);
+  }
+}
+
 /* The segment has no used page: cache it or give it back to the OS. */
 static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   free_unlink(tld, seg);
   all_unlink(tld, seg);
-  if (seg->kind != XA_KIND_HUGE && seg->size == XA_SEGMENT_SIZE && tld->cache_count < XA_SEGMENT_CACHE) {
+  if (seg->kind == XA_KIND_HUGE) {
+    /* Owned by nobody while cached (a stale free is a cross-thread free). */
+    atomic_store_explicit(&seg->owner, 0, memory_order_release);
+    if (huge_cache_put(seg)) return;
+  } else if (seg->size == XA_SEGMENT_SIZE && tld->cache_count < XA_SEGMENT_CACHE) {
     /* Owned by nobody while cached: a stale free into it takes the
      * cross-thread path and cannot disturb the owner's bookkeeping. */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
@@ -201,10 +266,15 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
   size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
-  bool zeroed;
-  xa_segment_t* seg = segment_map(seg_size, &zeroed);
-  if (seg == NULL) return NULL;
-  xa__stat_add(XA_STAT_huge_segments, 1);
+  bool zeroed = false;
+  xa_segment_t* seg = huge_cache_take(seg_size);
+  if (seg != NULL) {
+    xa__stat_add(XA_STAT_cache_hits, 1);
+  } else {
+    seg = segment_map(seg_size, &zeroed);
+    if (seg == NULL) return NULL;
+    xa__stat_add(XA_STAT_huge_segments, 1);
+  }
   segment_format(seg, XA_KIND_HUGE, zeroed);
   xa_page_t* page = &seg->pages[0];
   page->in_use = 1;
@@ -286,6 +356,15 @@ void xa__abandoned_visit(xa_segment_visit_fun* fn, void* arg) {
   xa__unlock(&abandoned_lock);
 }
 
-void xa__segment_fork_prepare(void) { xa__lock(&abandoned_lock); }
-void xa__segment_fork_parent(void) { xa__unlock(&abandoned_lock); }
-void xa__segment_fork_child(void) { xa__lock_reset(&abandoned_lock); }
+void xa__segment_fork_prepare(void) {
+  xa__lock(&abandoned_lock);
+  xa__lock(&huge_lock);
+}
+void xa__segment_fork_parent(void) {
+  xa__unlock(&huge_lock);
+  xa__unlock(&abandoned_lock);
+}
+void xa__segment_fork_child(void) {
+  xa__lock_reset(&huge_lock);
+  xa__lock_reset(&abandoned_lock);
+}

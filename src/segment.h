@@ -39,6 +39,8 @@ XA_INTERNAL size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_
 /* Purge free pages of tld's segments and release its segment cache. */
 XA_INTERNAL void xa__segments_purge(xa_tld_t* tld);
 XA_INTERNAL void xa__segment_cache_release(xa_tld_t* tld);
+/* Give the process-wide cache of huge segments back to the OS. */
+XA_INTERNAL void xa__huge_cache_release(void);
 
 /* Abandon: seg has no page linked in a heap any more; it leaves tld and goes
  * on the process-wide abandoned list with owner 0. */
