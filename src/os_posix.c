@@ -94,10 +94,15 @@ bool xa__os_purge(void* p, size_t size) {
   if (end <= start) return false;
   int saved = errno;
   /* MADV_DONTNEED drops the pages at once (RSS falls now, not under pressure)
-   * and the range reads as zero afterwards. */
+   * and the range reads as zero afterwards -- on a real kernel. Emulators
+   * (qemu-user 7) may ignore it, so a marker written first tells whether the
+   * memory really reads as zero now; callers rely on that answer. */
+  volatile uint64_t* marker = (volatile uint64_t*)start;
+  *marker = 0x5a5a5a5a5a5a5a5aull;
   int r = madvise((void*)start, end - start, MADV_DONTNEED);
   errno = saved;
-  return r == 0 && start == (uintptr_t)p && end == (uintptr_t)p + size;
+  bool zeroed = r == 0 && *marker == 0;
+  return zeroed && start == (uintptr_t)p && end == (uintptr_t)p + size;
 }
 
 void xa__os_write_err(const char* msg, size_t len) {

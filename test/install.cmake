@@ -8,6 +8,11 @@ if(XALLOC_SANITIZE)
   message(STATUS "install_consumer: not added (XALLOC_SANITIZE=${XALLOC_SANITIZE})")
   return()
 endif()
+if(CMAKE_CROSSCOMPILING)
+  # The consumer project is configured for the host; the cross suites cover the library itself.
+  message(STATUS "install_consumer: not added (cross-compiling)")
+  return()
+endif()
 
 find_program(XA_BASH bash)
 if(NOT XA_BASH)
