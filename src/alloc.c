@@ -52,10 +52,10 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
 
 XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) { return xa__heap_malloc_fast(heap, size); }
 
-XA_API void* xa_malloc(size_t size) { return heap_malloc(xa__tls_heap, size); }
+XA_API void* xa_malloc(size_t size) { return heap_malloc(xa__tls_heap_get(), size); }
 
 XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) {
-  return heap_malloc(heap != NULL ? heap : xa__tls_heap, size);
+  return heap_malloc(heap != NULL ? heap : xa__tls_heap_get(), size);
 }
 
 static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
@@ -77,10 +77,10 @@ static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
   return p;
 }
 
-XA_API void* xa_calloc(size_t count, size_t size) { return heap_calloc(xa__tls_heap, count, size); }
+XA_API void* xa_calloc(size_t count, size_t size) { return heap_calloc(xa__tls_heap_get(), count, size); }
 
 XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
-  return heap_calloc(heap != NULL ? heap : xa__tls_heap, count, size);
+  return heap_calloc(heap != NULL ? heap : xa__tls_heap_get(), count, size);
 }
 
 /* ---- usable size and realloc ------------------------------------------------ */
@@ -143,10 +143,10 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
   return q;
 }
 
-XA_API void* xa_realloc(void* p, size_t newsize) { return heap_realloc(xa__tls_heap, p, newsize); }
+XA_API void* xa_realloc(void* p, size_t newsize) { return heap_realloc(xa__tls_heap_get(), p, newsize); }
 
 XA_API void* xa_heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
-  return heap_realloc(heap != NULL ? heap : xa__tls_heap, p, newsize);
+  return heap_realloc(heap != NULL ? heap : xa__tls_heap_get(), p, newsize);
 }
 
 XA_API void* xa_reallocarray(void* p, size_t count, size_t size) {
@@ -199,11 +199,11 @@ static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align) {
 }
 
 XA_API void* xa_malloc_aligned(size_t size, size_t alignment) {
-  return heap_malloc_aligned(xa__tls_heap, size, alignment);
+  return heap_malloc_aligned(xa__tls_heap_get(), size, alignment);
 }
 
 XA_API void* xa_heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t alignment) {
-  return heap_malloc_aligned(heap != NULL ? heap : xa__tls_heap, size, alignment);
+  return heap_malloc_aligned(heap != NULL ? heap : xa__tls_heap_get(), size, alignment);
 }
 
 /* ---- strings ------------------------------------------------------------------- */

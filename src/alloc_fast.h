@@ -35,7 +35,7 @@ XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
 #if defined(__GNUC__)
   __asm__("" : "+r"(page));  /* one page pointer; gcc otherwise recomputes it per field */
 #endif
-  if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld &&
+  if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get() &&
                 atomic_load_explicit(&page->flags, memory_order_relaxed) == 0)) {
     xa_block_t* b = p;
     b->next = page->local_free;

@@ -97,7 +97,7 @@ static void check_abandoned(xa_segment_t* seg, void* arg) {
 }
 
 bool xa__validate(void) {
-  const xa_tld_t* tld = xa__tls_tld;
+  const xa_tld_t* tld = xa__tls_tld_get();
   if (tld != &xa__tld_empty) {
     bool has_original = false;
     for (const xa_heap_t* h = tld->heaps; h != NULL; h = h->next) {

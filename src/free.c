@@ -101,7 +101,7 @@ void xa__free_outside_arena(void* p) {
  * and frees into segments another thread (or nobody) owns. */
 void xa__free_slow(xa_segment_t* seg, void* p) {
   xa_page_t* page = xa__segment_page_of(seg, p);
-  if (atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld) free_local_slow(page, p);
+  if (atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) free_local_slow(page, p);
   else free_xthread(seg, page, p);
 }
 

@@ -6,9 +6,7 @@
 #include "config.h"
 #include "types.h"
 
-/* The calling thread's data; &xa__tld_empty before its first allocation. */
-extern XA_INTERNAL _Thread_local xa_tld_t* xa__tls_tld;
-extern XA_INTERNAL xa_tld_t xa__tld_empty;
+#include "tls.h"  /* the calling thread's data: xa__tls_tld_get() */
 
 /* Free every block in an inbox, each by its segment's current owner rules. */
 XA_INTERNAL void xa__inbox_drain(_Atomic(xa_block_t*)* inbox);

@@ -16,8 +16,8 @@
 
 /* The heap is a live heap of the calling thread (and not a stray pointer). */
 static bool heap_is_mine(const xa_heap_t* heap) {
-  if (heap == NULL || xa__tls_tld == &xa__tld_empty) return false;
-  for (const xa_heap_t* h = xa__tls_tld->heaps; h != NULL; h = h->next) {
+  if (heap == NULL || xa__tls_tld_get() == &xa__tld_empty) return false;
+  for (const xa_heap_t* h = xa__tls_tld_get()->heaps; h != NULL; h = h->next) {
     if (h == heap) return true;
   }
   return false;

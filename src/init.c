@@ -6,6 +6,7 @@
 #include "arena.h"
 #include "free.h"
 #include "heap.h"
+#include "hooks.h"
 #include "lock.h"
 #include "meta.h"
 #include "os.h"
@@ -13,14 +14,10 @@
 #include "segment.h"
 #include "stats.h"
 #include "thread.h"
-#include <pthread.h>
 #include <string.h>
 
-_Thread_local xa_heap_t* xa__tls_heap = &xa__heap_empty;
-_Thread_local xa_tld_t* xa__tls_tld = &xa__tld_empty;
 xa_tld_t xa__tld_empty;  /* owns nothing: a free from an uninitialised thread is cross-thread */
 
-static pthread_key_t thread_key;
 static _Atomic(int) process_state;  /* 0 none, 1 initialising, 2 ready */
 static _Atomic(int) stats_printed;
 static bool opt_show_stats;
@@ -43,23 +40,21 @@ static void read_options(void) {
   opt_verbose = env_flag("XALLOC_VERBOSE");
 }
 
-static void thread_key_destructor(void* value);
-
 /* ---- fork ----------------------------------------------------------------------- */
 
-static void fork_prepare(void) {
+void xa__on_fork_prepare(void) {
   xa__lock(&pool_lock);
   xa__segment_fork_prepare();
   xa__arena_fork_prepare();
   xa__meta_fork_prepare();
 }
-static void fork_parent(void) {
+void xa__on_fork_parent(void) {
   xa__meta_fork_parent();
   xa__arena_fork_parent();
   xa__segment_fork_parent();
   xa__unlock(&pool_lock);
 }
-static void fork_child(void) {
+void xa__on_fork_child(void) {
   /* Only the forking thread exists in the child: locks held by others at the
    * fork were taken by fork_prepare on its behalf, so just reset them. */
   xa__meta_fork_child();
@@ -75,10 +70,7 @@ static void process_init(void) {
   if (xa_likely(atomic_load_explicit(&process_state, memory_order_acquire) == 2)) return;
   int expect = 0;
   if (atomic_compare_exchange_strong(&process_state, &expect, 1)) {
-    /* Neither call allocates through malloc in glibc (the key is one of the
-     * first, so its slot is static; atfork handlers start in static storage). */
-    pthread_key_create(&thread_key, thread_key_destructor);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    xa__hooks_init();
     read_options();
     atomic_store_explicit(&process_state, 2, memory_order_release);
   } else {
@@ -86,12 +78,12 @@ static void process_init(void) {
   }
 }
 
-__attribute__((constructor)) static void xa_process_load(void) {
+void xa__on_process_start(void) {
   process_init();
-  read_options();  /* environ may not have been set up at an earlier first malloc */
+  read_options();  /* the environment may not have been set up at an earlier first malloc */
 }
 
-__attribute__((destructor)) static void xa_process_unload(void) { xa_process_done(); }
+void xa__on_process_exit(void) { xa_process_done(); }
 
 /* ---- thread start ------------------------------------------------------------------- */
 
@@ -120,7 +112,7 @@ static void tld_release(xa_tld_t* tld) {
 }
 
 xa_heap_t* xa__thread_init(void) {
-  if (xa__tls_tld != &xa__tld_empty) return xa__tls_heap;
+  if (xa__tls_tld_get() != &xa__tld_empty) return xa__tls_heap_get();
   process_init();
   xa_tld_t* tld = tld_acquire();
   if (tld == NULL) return NULL;
@@ -137,11 +129,11 @@ xa_heap_t* xa__thread_init(void) {
   tld->free_segments[0] = tld->free_segments[1] = NULL;
   tld->cache_count = 0;
   tld->active = true;
-  xa__tls_tld = tld;
-  xa__tls_heap = heap;
+  xa__tls_tld_set(tld);
+  xa__tls_heap_set(heap);
   /* Arm the exit destructor. Re-armed for a thread that allocates again
    * after its exit path ran (other libraries' TLS destructors). */
-  pthread_setspecific(thread_key, tld);
+  xa__hooks_thread_arm(tld);
   xa__stat_add(XA_STAT_threads, 1);
   xa__stat_add(XA_STAT_heaps, 1);
   /* A recycled tld may hold blocks pushed by late freers. */
@@ -151,7 +143,7 @@ xa_heap_t* xa__thread_init(void) {
 
 void xa__thread_set_default(xa_tld_t* tld, xa_heap_t* heap) {
   tld->heap_default = heap;
-  xa__tls_heap = heap;
+  xa__tls_heap_set(heap);
 }
 
 /* ---- collection ------------------------------------------------------------------- */
@@ -214,20 +206,20 @@ static void thread_done(xa_tld_t* tld) {
   heap_unlink_free(tld, original);
   tld->heap_original = tld->heap_default = NULL;
   tld->active = false;
-  xa__tls_heap = &xa__heap_empty;
-  xa__tls_tld = &xa__tld_empty;
+  xa__tls_heap_set(&xa__heap_empty);
+  xa__tls_tld_set(&xa__tld_empty);
   xa__stat_add(XA_STAT_threads, -1);
   tld_release(tld);
 }
 
-static void thread_key_destructor(void* value) {
-  if (value != NULL && value == (void*)xa__tls_tld) thread_done(xa__tls_tld);
+void xa__on_thread_exit(xa_tld_t* tld) {
+  if (tld != NULL && tld == xa__tls_tld_get()) thread_done(tld);
 }
 
 XA_API void xa_thread_done(void) {
-  xa_tld_t* tld = xa__tls_tld;
+  xa_tld_t* tld = xa__tls_tld_get();
   if (tld == &xa__tld_empty) return;
-  pthread_setspecific(thread_key, NULL);
+  xa__hooks_thread_arm(NULL);
   thread_done(tld);
 }
 
@@ -236,13 +228,13 @@ XA_API void xa_thread_done(void) {
 XA_API void xa_collect(bool force) {
   xa_heap_t* heap = xa__thread_init();
   if (heap == NULL) return;
-  xa__thread_collect(xa__tls_tld, true, force);
+  xa__thread_collect(xa__tls_tld_get(), true, force);
 }
 
 XA_API void xa_process_done(void) {
   /* Collect this thread and all abandoned memory; purge. Other threads'
    * heaps are never touched. Allocation keeps working afterwards. */
-  if (xa__thread_init() != NULL) xa__thread_collect(xa__tls_tld, true, true);
+  if (xa__thread_init() != NULL) xa__thread_collect(xa__tls_tld_get(), true, true);
   if (opt_show_stats && atomic_exchange(&stats_printed, 1) == 0) xa__stats_print_to_stderr();
   (void)opt_verbose;
 }

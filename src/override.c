@@ -10,7 +10,7 @@
 #define XA_EXPORT __attribute__((visibility("default")))
 
 /* The fast paths are inlined here: no call through the PLT to xa_malloc. */
-XA_EXPORT void* malloc(size_t size) { return xa__heap_malloc_fast(xa__tls_heap, size); }
+XA_EXPORT void* malloc(size_t size) { return xa__heap_malloc_fast(xa__tls_heap_get(), size); }
 XA_EXPORT void free(void* p) { xa__free_fast(p); }
 XA_EXPORT void cfree(void* p) { xa__free_fast(p); }
 XA_EXPORT void* calloc(size_t n, size_t size) { return xa_calloc(n, size); }

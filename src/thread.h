@@ -5,8 +5,7 @@
 #include "config.h"
 #include "types.h"
 
-/* The calling thread's default heap; &xa__heap_empty before initialisation. */
-extern XA_INTERNAL _Thread_local xa_heap_t* xa__tls_heap;
+#include "tls.h"  /* the calling thread's default heap: xa__tls_heap_get() */
 
 /* Initialise the calling thread (and the process on first use). Returns its
  * default heap, or NULL when even the thread data cannot be allocated. */
