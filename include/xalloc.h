@@ -14,8 +14,10 @@
 
 #define XALLOC_VERSION 100 /* 0.1.0 */
 
-#if defined(_WIN32) && !defined(XALLOC_STATIC)
-#  if defined(XALLOC_BUILDING)
+#if defined(_WIN32)
+#  if defined(XALLOC_STATIC)
+#    define XA_API
+#  elif defined(XALLOC_BUILDING)
 #    define XA_API __declspec(dllexport)
 #  else
 #    define XA_API __declspec(dllimport)

@@ -15,7 +15,11 @@
 #define XA_NOINLINE   __attribute__((noinline))
 #define xa_likely(x)   __builtin_expect(!!(x), 1)
 #define xa_unlikely(x) __builtin_expect(!!(x), 0)
+#if defined(_WIN32)
+#define XA_INTERNAL   /* PE: only dllexport'ed symbols leave the DLL */
+#else
 #define XA_INTERNAL   __attribute__((visibility("hidden")))
+#endif
 #else
 #define XA_INLINE     static inline
 #define XA_NOINLINE

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "xa_test_os.h"
 
 #include "xalloc.h"
 #include "api_util.h"
@@ -49,12 +49,12 @@ static void check_foreign_not_contained(const xa_heap_t* h) {
   CHECK(!xa_heap_contains(h, (void*)(uintptr_t)-1));
   CHECK(!xa_heap_contains(h, (void*)(uintptr_t)0x1000));
   size_t len = (size_t)8 << 20;
-  unsigned char* m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK(m != MAP_FAILED);
+  unsigned char* m = xt_os_map(len, 0);
+  CHECK(m != NULL);
   CHECK(!xa_heap_contains(h, m));
   CHECK(!xa_heap_contains(h, m + 4096 + 16));
   CHECK(!xa_heap_contains(h, m + len - 1));
-  CHECK(munmap(m, len) == 0);
+  CHECK(xt_os_unmap(m, len) == 0);
   /* An address that was mapped a moment ago and no longer is. */
   CHECK(!xa_heap_contains(h, m + 100));
   CHECK(local == 7 && g_global_var == 42);

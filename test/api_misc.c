@@ -60,6 +60,12 @@ static void test_version(void) {
 
 /* xa_stats_print writes something to stderr. */
 static void test_stats_print(void) {
+#if defined(_WIN32)
+  /* xalloc writes to the process's standard error handle, which a CRT-level
+   * dup2 of descriptor 2 does not redirect: just check that it runs. */
+  xa_stats_print();
+  return;
+#endif
   FILE* tmp = tmpfile();
   CHECK(tmp != NULL);
   fflush(stderr);

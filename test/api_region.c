@@ -3,7 +3,7 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "xa_test_os.h"
 
 #include "xalloc.h"
 #include "api_util.h"
@@ -56,18 +56,18 @@ int main(void) {
   CHECK(!xa_is_in_heap_region((void*)((uintptr_t)1 << 62)));
 
   size_t len = (size_t)16 << 20;
-  unsigned char* m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK(m != MAP_FAILED);
+  unsigned char* m = xt_os_map(len, 0);
+  CHECK(m != NULL);
   CHECK(!xa_is_in_heap_region(m));
   CHECK(!xa_is_in_heap_region(m + ((size_t)4 << 20)));
   CHECK(!xa_is_in_heap_region(m + len - 1));
-  CHECK(munmap(m, len) == 0);
+  CHECK(xt_os_unmap(m, len) == 0);
   /* Unmapped now; asking must still not crash. */
   CHECK(!xa_is_in_heap_region(m + 12345));
-  unsigned char* ro = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK(ro != MAP_FAILED);
+  unsigned char* ro = xt_os_map(4096, 1);
+  CHECK(ro != NULL);
   CHECK(!xa_is_in_heap_region(ro));
-  CHECK(munmap(ro, 4096) == 0);
+  CHECK(xt_os_unmap(ro, 4096) == 0);
 
   /* The answers did not disturb anything. */
   CHECK(local == 3 && g_zero_global == 0 && g_data_global == 5);

@@ -4,7 +4,7 @@
  * read too far faults.
  */
 #include <string.h>
-#include <sys/mman.h>
+#include "xa_test_os.h"
 #include <unistd.h>
 
 #include "xalloc.h"
@@ -75,12 +75,16 @@ static void test_strndup(void) {
 }
 
 static void test_strndup_guard_page(void) {
+#if defined(_WIN32)
+  long ps = 4096;
+#else
   long ps = sysconf(_SC_PAGESIZE);
+#endif
   CHECK(ps > 0);
   size_t page = (size_t)ps;
-  unsigned char* m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK(m != MAP_FAILED);
-  CHECK(mprotect(m + page, page, PROT_NONE) == 0);
+  unsigned char* m = xt_os_map(2 * page, 0);
+  CHECK(m != NULL);
+  CHECK(xt_os_guard(m + page, page) == 0);
   unsigned char* end = m + page; /* first byte of the guard page */
 
   /* s[0..n-1] are non-NUL and end right before the guard page: reading
@@ -119,7 +123,7 @@ static void test_strndup_guard_page(void) {
     CHECK(strcmp(d, s) == 0);
     xa_free(d);
   }
-  CHECK(munmap(m, 2 * page) == 0);
+  CHECK(xt_os_unmap(m, 2 * page) == 0);
 }
 
 int main(void) {

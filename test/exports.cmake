@@ -1,3 +1,6 @@
+if(WIN32)
+  return()  # nm -D reads ELF dynamic symbols; the DLL's exports come from XA_API (dllexport) only
+endif()
 # shared_exports: libxalloc.so exports exactly the public API (every xa_
 # function of include/xalloc.h) plus the libc malloc family, and no internals.
 # See check_exports.sh. Included by test/CMakeLists.txt.

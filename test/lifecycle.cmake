@@ -17,7 +17,9 @@ foreach(ending exit return)
   add_test(NAME lc_exit_hooks_${ending} COMMAND lc_exit_hooks ${ending})
   set_tests_properties(lc_exit_hooks_${ending} PROPERTIES LABELS lifecycle TIMEOUT 300)
 endforeach()
-xa_test(lc_fork INTERNAL SOURCES lc_fork.c LABELS lifecycle)
+if(NOT WIN32)  # fork is POSIX
+  xa_test(lc_fork INTERNAL SOURCES lc_fork.c LABELS lifecycle)
+endif()
 xa_test(lc_thread_done INTERNAL SOURCES lc_thread_done.c LABELS lifecycle)
 if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   # RSS accounting is meaningless under sanitizer shadow memory, and

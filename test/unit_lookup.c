@@ -2,7 +2,7 @@
  * (interior pointers of huge blocks, foreign addresses), the arena range
  * check, and the page free lists (extend, local free, cross-thread collect)
  * checked through the invariant checker. */
-#include <sys/mman.h>
+#include "xa_test_os.h"
 #include "arena.h"
 #include "check.h"
 #include "page.h"
@@ -45,9 +45,9 @@ int main(void) {
   CHECK(xa__segmap_find(&local) == 0);
   CHECK(xa__segmap_find(&global_var) == 0);
   CHECK(!xa__in_arena(&local) && !xa__in_arena(NULL));
-  void* m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK(m != MAP_FAILED && xa__segmap_find(m) == 0);
-  munmap(m, 1 << 20);
+  void* m = xt_os_map(1 << 20, 0);
+  CHECK(m != NULL && xa__segmap_find(m) == 0);
+  xt_os_unmap(m, 1 << 20);
 
   /* free lists: a page fills by extension, local frees and cross-thread
    * frees come back through collection */

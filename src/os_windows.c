@@ -1,0 +1,139 @@
+/* OS layer for Windows: VirtualAlloc / VirtualFree. Reservations are aligned
+ * with VirtualAlloc2's address requirement where the system has it, else by
+ * reserving more, releasing, and reserving again at the aligned address
+ * (retried: another thread may take the range in between). Allocation
+ * granularity is 64 KiB; every alignment we ask for is a multiple of it. */
+#define PSAPI_VERSION 2  /* GetProcessMemoryInfo -> K32GetProcessMemoryInfo in kernel32 */
+#include "os.h"
+#include <windows.h>
+#include <psapi.h>
+#include <string.h>
+
+static size_t os_page_size;
+
+size_t xa__os_page_size(void) {
+  size_t ps = __atomic_load_n(&os_page_size, __ATOMIC_RELAXED);
+  if (xa_unlikely(ps == 0)) {
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    ps = si.dwPageSize ? si.dwPageSize : 4096;
+    __atomic_store_n(&os_page_size, ps, __ATOMIC_RELAXED);
+  }
+  return ps;
+}
+
+typedef PVOID(WINAPI* virtual_alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, MEM_EXTENDED_PARAMETER*, ULONG);
+static virtual_alloc2_fn os_virtual_alloc2;
+static int os_virtual_alloc2_state;  /* 0 unknown, 1 present, 2 absent */
+
+static virtual_alloc2_fn get_virtual_alloc2(void) {
+  int state = __atomic_load_n(&os_virtual_alloc2_state, __ATOMIC_ACQUIRE);
+  if (state == 0) {
+    HMODULE kb = GetModuleHandleA("kernelbase.dll");
+    FARPROC f = kb != NULL ? GetProcAddress(kb, "VirtualAlloc2") : NULL;
+    os_virtual_alloc2 = (virtual_alloc2_fn)(void (*)(void))f;
+    state = f != NULL ? 1 : 2;
+    __atomic_store_n(&os_virtual_alloc2_state, state, __ATOMIC_RELEASE);
+  }
+  return state == 1 ? os_virtual_alloc2 : NULL;
+}
+
+/* size bytes aligned to align, reserved (and committed when commit). */
+static void* os_alloc(size_t size, size_t align, bool commit) {
+  if (size == 0 || size > PTRDIFF_MAX - align) return NULL;
+  DWORD err = GetLastError();  /* allocation must not disturb the caller's last error */
+  size = xa_align_up(size, xa__os_page_size());
+  ULONG type = MEM_RESERVE | (commit ? MEM_COMMIT : 0);
+  ULONG prot = commit ? PAGE_READWRITE : PAGE_NOACCESS;
+  void* p = NULL;
+  if (align <= 65536) {
+    p = VirtualAlloc(NULL, size, type, prot);
+  } else {
+    virtual_alloc2_fn va2 = get_virtual_alloc2();
+    if (va2 != NULL) {
+      MEM_ADDRESS_REQUIREMENTS req;
+      memset(&req, 0, sizeof(req));
+      req.Alignment = align;
+      MEM_EXTENDED_PARAMETER param;
+      memset(&param, 0, sizeof(param));
+      param.Type = MemExtendedParameterAddressRequirements;
+      param.Pointer = &req;
+      p = va2(GetCurrentProcess(), NULL, size, type, prot, &param, 1);
+    }
+    for (int attempt = 0; p == NULL && attempt < 16; attempt++) {
+      uint8_t* over = VirtualAlloc(NULL, size + align, MEM_RESERVE, PAGE_NOACCESS);
+      if (over == NULL) break;
+      uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)over, align);
+      VirtualFree(over, 0, MEM_RELEASE);
+      p = VirtualAlloc(aligned, size, type, prot);  /* NULL if another thread took it: retry */
+    }
+  }
+  SetLastError(err);
+  return p;
+}
+
+void* xa__os_alloc_aligned(size_t size, size_t align) { return os_alloc(size, align, true); }
+void* xa__os_reserve(size_t size, size_t align) { return os_alloc(size, align, false); }
+
+void xa__os_free(void* p, size_t size) {
+  (void)size;  /* Windows releases whole reservations */
+  if (p == NULL) return;
+  DWORD err = GetLastError();
+  VirtualFree(p, 0, MEM_RELEASE);
+  SetLastError(err);
+}
+
+bool xa__os_make_usable(void* p, size_t size) {
+  DWORD err = GetLastError();
+  bool ok = VirtualAlloc(p, size, MEM_COMMIT, PAGE_READWRITE) != NULL;
+  SetLastError(err);
+  return ok;
+}
+
+bool xa__os_commit(void* p, size_t size) { return size == 0 || xa__os_make_usable(p, size); }
+
+bool xa__os_purge(void* p, size_t size) {
+  size_t ps = xa__os_page_size();
+  uintptr_t start = xa_align_up((uintptr_t)p, ps);
+  uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(ps - 1);
+  if (end <= start) return false;
+  /* Decommit drops the memory at once; committing again keeps the range
+   * readable (the arena relies on that) and it reads as zero. */
+  DWORD err = GetLastError();
+  bool ok = VirtualFree((void*)start, end - start, MEM_DECOMMIT) &&
+            VirtualAlloc((void*)start, end - start, MEM_COMMIT, PAGE_READWRITE) != NULL;
+  SetLastError(err);
+  return ok && start == (uintptr_t)p && end == (uintptr_t)p + size;
+}
+
+void xa__os_write_err(const char* msg, size_t len) {
+  DWORD err = GetLastError();
+  HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+  if (h != NULL && h != INVALID_HANDLE_VALUE) {
+    DWORD written;
+    WriteFile(h, msg, (DWORD)len, &written, NULL);
+  }
+  SetLastError(err);
+}
+
+const char* xa__os_getenv(const char* name) {
+  /* Only read at start-up for a handful of options: a few static buffers. */
+  static char buffers[4][256];
+  static unsigned next;
+  char* buf = buffers[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % 4];
+  DWORD err = GetLastError();
+  DWORD n = GetEnvironmentVariableA(name, buf, sizeof(buffers[0]));
+  SetLastError(err);
+  return n > 0 && n < sizeof(buffers[0]) ? buf : NULL;
+}
+
+size_t xa__os_rss(void) {
+  PROCESS_MEMORY_COUNTERS pmc;
+  memset(&pmc, 0, sizeof(pmc));
+  DWORD err = GetLastError();
+  BOOL ok = GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof(pmc));
+  SetLastError(err);
+  return ok ? pmc.WorkingSetSize : 0;
+}
+
+void xa__os_yield(void) { SwitchToThread(); }
