@@ -1,0 +1,29 @@
+# Windows-only tests (statically linked executables, run under wine when
+# cross-compiling).
+if(NOT WIN32)
+  return()
+endif()
+xa_test(win_field INTERNAL SOURCES win_field.c LABELS windows)
+set_tests_properties(win_field PROPERTIES DISABLED TRUE)  # the binary; variants below
+foreach(kind createthread beginthreadex)
+  foreach(ending return exit exitprocess)
+    add_test(NAME win_field_${kind}_${ending} COMMAND win_field ${kind} ${ending})
+    set_tests_properties(win_field_${kind}_${ending} PROPERTIES LABELS "windows;lifecycle" TIMEOUT 300)
+    if(XA_WINE_FIXTURE)
+      set_tests_properties(win_field_${kind}_${ending} PROPERTIES FIXTURES_REQUIRED wine ENVIRONMENT "${XA_WINE_ENV}")
+    endif()
+  endforeach()
+endforeach()
+if(XALLOC_STATIC_OVERRIDE)
+  xa_test(win_redirect SOURCES win_redirect.c LABELS windows)
+endif()
+# The process-exit hook really runs (and prints statistics when asked).
+add_test(NAME win_exit_hook_fires COMMAND win_field createthread return)
+set_tests_properties(win_exit_hook_fires PROPERTIES LABELS windows TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "xalloc statistics")
+if(XA_WINE_FIXTURE)
+  set_tests_properties(win_exit_hook_fires PROPERTIES FIXTURES_REQUIRED wine
+    ENVIRONMENT "${XA_WINE_ENV};XALLOC_SHOW_STATS=1")
+else()
+  set_tests_properties(win_exit_hook_fires PROPERTIES ENVIRONMENT "XALLOC_SHOW_STATS=1")
+endif()
