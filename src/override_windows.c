@@ -11,6 +11,7 @@
  *   address map and hand it back to the CRT's own functions. */
 #include "xalloc.h"
 #include "alloc_fast.h"
+#include "os.h"
 #include <errno.h>
 #include <string.h>
 #include <wchar.h>
@@ -20,43 +21,55 @@
  * point of this file; gcc warns that the dllimport is dropped. */
 #pragma GCC diagnostic ignored "-Wattributes"
 
-/* ---- the CRT's own functions, for pointers that are not ours ------------ */
+/* ---- blocks that are not ours: the CRT heaps --------------------------------
+ * msvcrt.dll and ucrtbase.dll allocate with HeapAlloc on the heap that their
+ * _get_heap_handle() returns. Foreign blocks are handed back to that heap
+ * directly (never through the CRT's free, which may be patched to us). */
 
-typedef void (*crt_free_fn)(void*);
-typedef void* (*crt_realloc_fn)(void*, size_t);
-typedef size_t (*crt_msize_fn)(void*);
-typedef void* (*crt_expand_fn)(void*, size_t);
-typedef void (*crt_aligned_free_fn)(void*);
+#define CRT_HEAPS 3
+static HANDLE crt_heaps[CRT_HEAPS];
+static int crt_heaps_state;  /* 0 unresolved, 1 resolved */
 
-static struct {
-  crt_free_fn free;
-  crt_realloc_fn realloc;
-  crt_msize_fn msize;
-  crt_expand_fn expand;
-  crt_aligned_free_fn aligned_free;
-  int state;  /* 0 unresolved, 1 resolved */
-} crt;
-
-static FARPROC crt_proc(const char* name) {
-  static const char* const dlls[] = {"ucrtbase.dll", "msvcrt.dll"};
-  for (size_t i = 0; i < sizeof(dlls) / sizeof(dlls[0]); i++) {
-    HMODULE m = GetModuleHandleA(dlls[i]);
-    FARPROC f = m != NULL ? GetProcAddress(m, name) : NULL;
-    if (f != NULL) return f;
-  }
-  return NULL;
+static FARPROC crt_proc(const char* dll, const char* name) {
+  HMODULE m = GetModuleHandleA(dll);
+  return m != NULL ? GetProcAddress(m, name) : NULL;
 }
 
-static void crt_resolve(void) {
-  if (__atomic_load_n(&crt.state, __ATOMIC_ACQUIRE)) return;
+static void crt_heaps_resolve(void) {
+  if (__atomic_load_n(&crt_heaps_state, __ATOMIC_ACQUIRE)) return;
   DWORD err = GetLastError();
-  crt.free = (crt_free_fn)(void (*)(void))crt_proc("free");
-  crt.realloc = (crt_realloc_fn)(void (*)(void))crt_proc("realloc");
-  crt.msize = (crt_msize_fn)(void (*)(void))crt_proc("_msize");
-  crt.expand = (crt_expand_fn)(void (*)(void))crt_proc("_expand");
-  crt.aligned_free = (crt_aligned_free_fn)(void (*)(void))crt_proc("_aligned_free");
+  static const char* const dlls[] = {"msvcrt.dll", "ucrtbase.dll"};
+  size_t n = 0;
+  for (size_t i = 0; i < 2; i++) {
+    intptr_t (*get)(void) = (intptr_t(*)(void))(void (*)(void))crt_proc(dlls[i], "_get_heap_handle");
+    if (get != NULL) crt_heaps[n++] = (HANDLE)get();
+  }
+  crt_heaps[n] = GetProcessHeap();
   SetLastError(err);
-  __atomic_store_n(&crt.state, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&crt_heaps_state, 1, __ATOMIC_RELEASE);
+}
+
+/* The CRT heap that owns p, or NULL (then p is nobody's we know). */
+static HANDLE foreign_heap(const void* p) {
+  crt_heaps_resolve();
+  DWORD err = GetLastError();
+  HANDLE found = NULL;
+  for (size_t i = 0; i < CRT_HEAPS && found == NULL; i++) {
+    if (crt_heaps[i] != NULL && HeapValidate(crt_heaps[i], 0, p)) found = crt_heaps[i];
+  }
+  SetLastError(err);
+  if (found == NULL) xa__report_foreign("free of pointer", p);
+  return found;
+}
+
+static void foreign_free(void* p) {
+  HANDLE h = foreign_heap(p);
+  if (h != NULL) HeapFree(h, 0, p);
+}
+
+static size_t foreign_size(void* p) {
+  HANDLE h = foreign_heap(p);
+  return h != NULL ? HeapSize(h, 0, p) : (size_t)-1;
 }
 
 /* p is a block start (or interior aligned pointer) xalloc handed out. */
@@ -73,12 +86,8 @@ void free(void* p) {
   if (xa_likely(xa__in_arena(p))) {
     xa__free_in_segment((xa_segment_t*)((uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK), p);
   } else if (p != NULL) {
-    if (is_ours(p)) {
-      xa_free(p);
-    } else {
-      crt_resolve();
-      if (crt.free != NULL) crt.free(p);
-    }
+    if (is_ours(p)) xa_free(p);
+    else foreign_free(p);
   }
 }
 
@@ -88,17 +97,17 @@ void* calloc(size_t n, size_t size) { return xa_calloc(n, size); }
 void* realloc(void* p, size_t size) {
   if (p == NULL) return xa_malloc(size);
   if (!is_ours(p)) {
-    crt_resolve();
     if (size == 0) {
-      if (crt.free != NULL) crt.free(p);
+      foreign_free(p);
       return NULL;
     }
     /* Move foreign blocks into xalloc. */
-    size_t old = crt.msize != NULL ? crt.msize(p) : 0;
+    size_t old = foreign_size(p);
+    if (old == (size_t)-1) return NULL;
     void* q = xa_malloc(size);
     if (q == NULL) return NULL;
     memcpy(q, p, old < size ? old : size);
-    if (crt.free != NULL) crt.free(p);
+    foreign_free(p);
     return q;
   }
   if (size == 0) {
@@ -114,8 +123,7 @@ size_t _msize(void* p) {
     return (size_t)-1;
   }
   if (is_ours(p)) return xa_usable_size(p);
-  crt_resolve();
-  return crt.msize != NULL ? crt.msize(p) : (size_t)-1;
+  return foreign_size(p);
 }
 
 /* Resize in place or fail (NULL) without moving. */
@@ -125,8 +133,8 @@ void* _expand(void* p, size_t size) {
     return NULL;
   }
   if (!is_ours(p)) {
-    crt_resolve();
-    return crt.expand != NULL ? crt.expand(p, size) : NULL;
+    HANDLE h = foreign_heap(p);
+    return h != NULL ? HeapReAlloc(h, HEAP_REALLOC_IN_PLACE_ONLY, p, size) : NULL;
   }
   if (size <= xa_usable_size(p)) return p;
   errno = ENOMEM;
@@ -158,10 +166,12 @@ void _aligned_free(void* p) {
   if (p == NULL) return;
   if (is_ours(p)) {
     xa_free(p);
-  } else {
-    crt_resolve();
-    if (crt.aligned_free != NULL) crt.aligned_free(p);
+    return;
   }
+  /* The CRT's own aligned blocks keep the address of the underlying heap
+   * block in the pointer-sized slot just below the aligned address. */
+  void* base = *(void**)(((uintptr_t)p & ~(sizeof(void*) - 1)) - sizeof(void*));
+  free(base);
 }
 
 size_t _aligned_msize(void* p, size_t align, size_t offset) {
@@ -220,3 +230,126 @@ void* (*__imp__aligned_realloc)(void*, size_t, size_t) = _aligned_realloc;
 char* (*__imp__strdup)(const char*) = _strdup;
 char* (*__imp_strdup)(const char*) = strdup;
 wchar_t* (*__imp__wcsdup)(const wchar_t*) = _wcsdup;
+
+/* ---- patching the CRT DLLs ------------------------------------------------------
+ * Allocations made inside msvcrt.dll / ucrtbase.dll (setlocale, stdio
+ * buffers, _fullpath(NULL,..), ...) call the DLL's own malloc, not the
+ * program's. At start-up we overwrite the first bytes of the DLL's exported
+ * allocation functions with a jump to ours (mov rax, imm64; jmp rax: 12
+ * bytes). Rules that keep this safe:
+ *   - only functions the unwind table (RtlLookupFunctionEntry) shows to be a
+ *     real function of at least 12 bytes starting at the export are patched;
+ *     an export that is a bare jump to another export counts as covered when
+ *     that target is patched;
+ *   - the "release" family (free, realloc, _msize, _expand, _recalloc and the
+ *     _base variants) is patched first; allocating functions of a DLL are
+ *     patched only when its whole release family is covered, so the CRT never
+ *     hands one of our blocks to its own heap;
+ *   - blocks the CRT allocated before the patch are recognised as foreign and
+ *     handed back to the CRT heap directly (see foreign_free).
+ * XALLOC_PATCH_CRT=0 in the environment turns it off; the CMake option
+ * XALLOC_WINDOWS_PATCH_CRT sets the default. */
+
+#ifndef XA_PATCH_CRT_DEFAULT
+#define XA_PATCH_CRT_DEFAULT 1
+#endif
+
+static void* base_malloc(size_t n) { return malloc(n); }
+static void* base_calloc(size_t n, size_t s) { return calloc(n, s); }
+
+typedef struct {
+  const char* name;
+  void* replacement;
+  bool release;  /* part of the release family */
+} crt_patch_t;
+
+static const crt_patch_t crt_patches[] = {
+  {"free", (void*)free, true},           {"_free_base", (void*)free, true},
+  {"realloc", (void*)realloc, true},     {"_realloc_base", (void*)realloc, true},
+  {"_msize", (void*)_msize, true},       {"_msize_base", (void*)_msize, true},
+  {"_expand", (void*)_expand, true},     {"_expand_base", (void*)_expand, true},
+  {"_recalloc", (void*)_recalloc, true}, {"_recalloc_base", (void*)_recalloc, true},
+  {"malloc", (void*)base_malloc, false}, {"_malloc_base", (void*)base_malloc, false},
+  {"calloc", (void*)base_calloc, false}, {"_calloc_base", (void*)base_calloc, false},
+};
+#define CRT_PATCH_COUNT (sizeof(crt_patches) / sizeof(crt_patches[0]))
+#define PATCH_BYTES 12
+
+static int crt_patched_count;  /* for tests and statistics */
+
+/* A bare jump at the start of a function: its target, else NULL. */
+static uint8_t* jump_target(uint8_t* code) {
+  if (code[0] == 0xE9) return code + 5 + *(int32_t*)(code + 1);
+  if (code[0] == 0xEB) return code + 2 + (int8_t)code[1];
+  if (code[0] == 0xFF && code[1] == 0x25) return *(uint8_t**)(code + 6 + *(int32_t*)(code + 2));
+  if (code[0] == 0x48 && code[1] == 0xFF && code[2] == 0x25)  /* rex.W jmp [rip+disp] */
+    return *(uint8_t**)(code + 7 + *(int32_t*)(code + 3));
+  return NULL;
+}
+
+static bool patchable(uint8_t* code) {
+  DWORD64 image = 0;
+  PRUNTIME_FUNCTION fn = RtlLookupFunctionEntry((DWORD64)(uintptr_t)code, &image, NULL);
+  return fn != NULL && image + fn->BeginAddress == (DWORD64)(uintptr_t)code &&
+         fn->EndAddress - fn->BeginAddress >= PATCH_BYTES;
+}
+
+static bool write_jump(uint8_t* code, void* to) {
+  uint8_t jump[PATCH_BYTES] = {0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xE0};
+  memcpy(jump + 2, &to, sizeof(to));
+  DWORD old;
+  if (!VirtualProtect(code, PATCH_BYTES, PAGE_EXECUTE_READWRITE, &old)) return false;
+  memcpy(code, jump, PATCH_BYTES);
+  VirtualProtect(code, PATCH_BYTES, old, &old);
+  FlushInstructionCache(GetCurrentProcess(), code, PATCH_BYTES);
+  return true;
+}
+
+/* Patch one family of one DLL; true if every export of the family that the
+ * DLL has is now ours (patched, or a bare jump into a patched export). */
+static bool patch_family(HMODULE dll, bool release, uint8_t** done, size_t* ndone) {
+  bool covered = true;
+  for (int pass = 0; pass < 2; pass++) {  /* second pass: jumps into first-pass patches */
+    for (size_t i = 0; i < CRT_PATCH_COUNT; i++) {
+      if (crt_patches[i].release != release) continue;
+      uint8_t* code = (uint8_t*)(void*)GetProcAddress(dll, crt_patches[i].name);
+      if (code == NULL) continue;
+      bool already = false;
+      for (size_t k = 0; k < *ndone; k++) already |= done[k] == code;
+      if (already) continue;
+      if (pass == 0 && patchable(code) && write_jump(code, crt_patches[i].replacement)) {
+        done[(*ndone)++] = code;
+        crt_patched_count++;
+        continue;
+      }
+      if (pass == 1) {
+        uint8_t* target = jump_target(code);
+        bool into_patched = false;
+        for (size_t k = 0; k < *ndone && target != NULL; k++) into_patched |= done[k] == target;
+        if (into_patched) done[(*ndone)++] = code;
+        else covered = false;
+      }
+    }
+  }
+  return covered;
+}
+
+static void crt_patch(void) {
+  const char* env = xa__os_getenv("XALLOC_PATCH_CRT");
+  bool on = env != NULL ? (env[0] != '0' && env[0] != 'n' && env[0] != 'N') : XA_PATCH_CRT_DEFAULT;
+  if (!on) return;
+  crt_heaps_resolve();  /* before any patch: resolving calls into the CRT */
+  static const char* const dlls[] = {"msvcrt.dll", "ucrtbase.dll"};
+  for (size_t d = 0; d < 2; d++) {
+    HMODULE dll = GetModuleHandleA(dlls[d]);
+    if (dll == NULL) continue;
+    uint8_t* done[CRT_PATCH_COUNT];
+    size_t ndone = 0;
+    if (patch_family(dll, true, done, &ndone)) patch_family(dll, false, done, &ndone);
+  }
+}
+
+/* How many CRT entry points were patched (tests). */
+int xa__crt_patched_count(void) { return crt_patched_count; }
+
+__attribute__((constructor)) static void crt_patch_at_start(void) { crt_patch(); }
