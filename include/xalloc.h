@@ -57,7 +57,8 @@ XA_API void* xa_calloc(size_t count, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_S
 
 /* Resize p to newsize bytes, keeping min(old, new) bytes of content.
  * p == NULL behaves like xa_malloc(newsize). newsize == 0 frees p and returns
- * what xa_malloc(0) returns. On failure returns NULL (ENOMEM) and p is untouched.
+ * what xa_malloc(0) returns. On failure returns NULL (ENOMEM) and p is untouched;
+ * a p that xalloc did not hand out is reported on stderr and gives NULL, EINVAL.
  * Growing within xa_usable_size(p), or shrinking to at least half of it, stays
  * in place; otherwise the block may move, and a moved block has the plain
  * alignment of its new size (as with libc realloc), not that of an earlier
@@ -73,9 +74,9 @@ XA_API void* xa_reallocarray(void* p, size_t count, size_t size) XA_ATTR_ALLOC_S
 XA_API void xa_free(void* p);
 
 /* Allocate size bytes aligned to `alignment`, which must be a power of two.
- * Every power of two from 1 to 1 MiB succeeds (given memory); larger powers of
- * two are supported up to half the address space the OS gives us, otherwise
- * NULL with ENOMEM. alignment 0 or not a power of two -> NULL, errno=EINVAL. */
+ * Every power of two from 1 to 2 MiB succeeds (given memory); larger powers
+ * of two fail with NULL and errno=ENOMEM. alignment 0 or not a power of two
+ * -> NULL, errno=EINVAL. */
 XA_API void* xa_malloc_aligned(size_t size, size_t alignment) XA_ATTR_MALLOC XA_ATTR_ALLOC_SIZE(1);
 
 /* Number of bytes usable in the block p (>= the size requested); 0 for NULL
@@ -133,14 +134,19 @@ XA_API void* xa_heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t alignme
 
 /* True iff p points inside a live block (interior pointers count) of a page
  * owned by heap. False for anything else — NULL, stack, globals, other heaps,
- * memory xalloc never managed — and never a crash. */
+ * memory xalloc never managed — and never a crash. Exact when called by the
+ * heap's owner thread; from another thread it tells whether p lies inside
+ * the used part of one of heap's pages (block liveness is not checked) and
+ * may be stale by the time it returns. */
 XA_API bool xa_heap_contains(const xa_heap_t* heap, const void* p);
 
 /* Return free pages of heap and take in the frees other threads made to it.
  * force additionally purges (decommits) free memory that can be purged. */
 XA_API void xa_heap_collect(xa_heap_t* heap, bool force);
 
-/* Visit every live block of heap with its usable size. Returns true when the
+/* Visit every live block of heap with its block size (for a block handed out
+ * by xa_malloc_aligned: the start and size of the underlying block, which
+ * contains the aligned pointer). Returns true when the
  * walk completed (an empty heap included), false when the visitor returned
  * false. Blocks freed by other threads but not yet collected may still be
  * visited; after xa_heap_collect(heap, true) they are not. The visitor must

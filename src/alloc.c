@@ -38,6 +38,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
     return NULL;
   }
   xa__inbox_drain(&heap->tld->inbox);
+  xa__orphans_drain();  /* one load when empty */
   if (size > XA_LARGE_MAX) return huge_alloc(heap, size, 0, false);
   xa_page_t* page = xa__heap_find_page(heap, xa__bin_of(size));
   if (xa_unlikely(page == NULL)) {
@@ -123,13 +124,15 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     return heap_malloc(heap, 0);
   }
   size_t usable = page_usable(page, p);
-  bool huge = page->block_size > XA_LARGE_MAX;
+  bool huge = xa__page_is_huge(page);
   if (newsize <= usable && (newsize >= usable / 2 || huge)) return p;  /* fits: stay in place */
-  if (huge && newsize > usable) {
+  xa_segment_t* seg = xa__page_segment(page);
+  if (huge && newsize > usable &&
+      atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) {
     /* Grow in place into the rest of the huge segment (mapped, untouched).
-     * Only the holder of the block reads its size, so no other thread races. */
+     * Only the owner writes block_size (it also reads it in visit/collect). */
     size_t offset = (size_t)((uint8_t*)p - page->start);
-    size_t room = xa__segment_huge_room(xa__page_segment(page), page) - offset;
+    size_t room = xa__segment_huge_room(seg, page) - offset;
     if (newsize <= room) {
       page->block_size = offset + xa_align_up(newsize, xa__os_page_size());
       if (page->block_size - offset > room) page->block_size = offset + room;

@@ -5,11 +5,12 @@
  * in 4 MiB steps and never shrinks. */
 #include "arena.h"
 #include "lock.h"
+#include "options.h"
 #include "os.h"
 
 #define ARENA_MAX_CHUNKS ((size_t)64 << (30 - XA_SEGMENT_SHIFT))  /* 64 GiB */
 
-uintptr_t xa__arena_base;
+_Atomic(uintptr_t) xa__arena_base;
 _Atomic(size_t) xa__arena_readable;
 
 static xa_lock_t arena_lock = XA_LOCK_INIT;
@@ -24,12 +25,16 @@ static void arena_reserve(void) {
   for (size_t chunks = ARENA_MAX_CHUNKS; chunks >= ((size_t)1 << (30 - XA_SEGMENT_SHIFT)); chunks /= 4) {
     void* base = xa__os_reserve(chunks << XA_SEGMENT_SHIFT, XA_SEGMENT_SIZE);
     if (base != NULL) {
-      xa__arena_base = (uintptr_t)base;
+      atomic_store_explicit(&xa__arena_base, (uintptr_t)base, memory_order_relaxed);
       arena_chunks = chunks;
+      xa__verbose("arena reserved, MiB:", (uintptr_t)(chunks << XA_SEGMENT_SHIFT) >> 20);
       return;
     }
   }
+  xa__verbose("no arena could be reserved; segments are mapped one by one, MiB tried down to:", 1024);
 }
+
+static uintptr_t arena_base(void) { return atomic_load_explicit(&xa__arena_base, memory_order_relaxed); }
 
 static bool bit(const uint64_t* map, size_t i) { return (map[i / 64] >> (i % 64)) & 1; }
 static void bit_put(uint64_t* map, size_t i, bool on) {
@@ -48,7 +53,7 @@ void* xa__arena_segment_alloc(bool* zeroed) {
   }
   if (i >= arena_readable_chunks && arena_readable_chunks < arena_chunks) {
     i = arena_readable_chunks;
-    if (xa__os_make_usable((void*)(xa__arena_base + (i << XA_SEGMENT_SHIFT)), XA_SEGMENT_SIZE)) {
+    if (xa__os_make_usable((void*)(arena_base() + (i << XA_SEGMENT_SHIFT)), XA_SEGMENT_SIZE)) {
       arena_readable_chunks++;
       bit_put(arena_zero, i, true);
       atomic_store_explicit(&xa__arena_readable, arena_readable_chunks << XA_SEGMENT_SHIFT,
@@ -61,7 +66,7 @@ void* xa__arena_segment_alloc(bool* zeroed) {
     bit_put(arena_used, i, true);
     *zeroed = bit(arena_zero, i);
     bit_put(arena_zero, i, false);
-    seg = (void*)(xa__arena_base + (i << XA_SEGMENT_SHIFT));
+    seg = (void*)(arena_base() + (i << XA_SEGMENT_SHIFT));
   }
   xa__unlock(&arena_lock);
   return seg;
@@ -69,7 +74,7 @@ void* xa__arena_segment_alloc(bool* zeroed) {
 
 bool xa__arena_segment_free(void* seg) {
   if (!xa__in_arena(seg)) return false;
-  size_t i = ((uintptr_t)seg - xa__arena_base) >> XA_SEGMENT_SHIFT;
+  size_t i = ((uintptr_t)seg - arena_base()) >> XA_SEGMENT_SHIFT;
   /* Purge outside the lock: the chunk is still marked used. */
   bool zero = xa__os_purge(seg, XA_SEGMENT_SIZE);
   xa__lock(&arena_lock);

@@ -10,13 +10,15 @@
 #include "config.h"
 #include <stdatomic.h>
 
-XA_INTERNAL extern uintptr_t xa__arena_base;
-XA_INTERNAL extern _Atomic(size_t) xa__arena_readable;  /* bytes from base; only grows */
+XA_INTERNAL extern _Atomic(uintptr_t) xa__arena_base;      /* set once, before readable grows */
+XA_INTERNAL extern _Atomic(size_t) xa__arena_readable;     /* bytes from base; only grows */
 
-/* p lies in the readable part of the arena (a header there may be read). */
+/* p lies in the readable part of the arena (a header there may be read).
+ * readable is loaded first (acquire): a non-zero value guarantees the base
+ * that goes with it (with readable 0 nothing is inside, whatever the base). */
 XA_INLINE bool xa__in_arena(const void* p) {
-  return (uintptr_t)p - xa__arena_base <
-         atomic_load_explicit(&xa__arena_readable, memory_order_relaxed);
+  size_t readable = atomic_load_explicit(&xa__arena_readable, memory_order_acquire);
+  return (uintptr_t)p - atomic_load_explicit(&xa__arena_base, memory_order_relaxed) < readable;
 }
 
 /* A zeroed, usable 4 MiB segment from the arena, or NULL (no arena, full). */

@@ -9,6 +9,7 @@
 #include "alloc_fast.h"
 #include "free.h"
 #include "heap.h"
+#include "options.h"
 #include "os.h"
 #include "page.h"
 #include "segmap.h"
@@ -21,7 +22,8 @@ static _Atomic(int) foreign_reported;
 
 void xa__report_foreign(const char* what, const void* p) {
   xa__stat_add(XA_STAT_foreign_frees, 1);
-  if (atomic_exchange_explicit(&foreign_reported, 1, memory_order_relaxed)) return;
+  /* Once per process, or every time with XALLOC_VERBOSE. */
+  if (atomic_exchange_explicit(&foreign_reported, 1, memory_order_relaxed) && !xa__option(XA_OPT_VERBOSE)) return;
   char msg[160];
   static const char hex[] = "0123456789abcdef";
   size_t n = 0;
@@ -33,7 +35,7 @@ void xa__report_foreign(const char* what, const void* p) {
   msg[n++] = 'x';
   uintptr_t v = (uintptr_t)p;
   for (int shift = 60; shift >= 0; shift -= 4) msg[n++] = hex[(v >> shift) & 15];
-  const char* tail = " (not allocated by xalloc; ignored, reported once)\n";
+  const char* tail = " (not allocated by xalloc; ignored)\n";
   while (*tail && n < sizeof(msg) - 1) msg[n++] = *tail++;
   xa__os_write_err(msg, n);
 }
@@ -62,7 +64,11 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
       if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tagged, tagged & ~XA_XF_NOTIFY,
                                                 memory_order_acq_rel, memory_order_relaxed)) {
         xa_tld_t* owner = (xa_tld_t*)atomic_load_explicit(&seg->owner, memory_order_acquire);
-        inbox_push(owner != NULL ? &owner->inbox : &orphan_inbox, b);
+        /* An owner that has exited (pooled thread data) would not drain its
+         * inbox soon: hand the block to the orphans, drained by every
+         * allocation slow path. Either inbox is memory-safe (rule 3). */
+        bool live = owner != NULL && atomic_load_explicit(&owner->active, memory_order_relaxed);
+        inbox_push(live ? &owner->inbox : &orphan_inbox, b);
         return;
       }
     } else {

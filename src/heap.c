@@ -174,6 +174,20 @@ xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* 
 
 /* ---- free slow paths --------------------------------------------------------------- */
 
+/* An adopted page heard of a free (local, or a cross-thread one through the
+ * inbox, which cleared NOTIFY): take in what other threads freed, return the
+ * page when nothing is live, else ask to be told again. */
+static void adopted_settle(xa_heap_t* heap, xa_page_t* page) {
+  for (;;) {
+    xa__page_collect(page);
+    if (page->used == 0) {
+      page_free(heap, page);
+      return;
+    }
+    if (!xa__page_notify(page, true)) return;  /* re-armed, nothing slipped in */
+  }
+}
+
 void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page) {
   xa_page_queue_t* pq = &heap->queues[page->queue];
   /* Keep the last page of a size class: a program that frees its last block
@@ -185,8 +199,10 @@ void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page) {
 void xa__heap_page_unqueued_free(xa_heap_t* heap, xa_page_t* page) {
   switch (page->queue) {
     case XA_BIN_HUGE:
-    case XA_QUEUE_ADOPTED:
       if (page->used == 0) page_free(heap, page);
+      break;
+    case XA_QUEUE_ADOPTED:
+      adopted_settle(heap, page);
       break;
     default:  /* full queue: it has room again */
       page_unfull(heap, page);
@@ -212,12 +228,14 @@ void xa__heap_collect_pages(xa_heap_t* heap) {
 
 /* Where a live page of another heap goes when `to` takes it over. */
 static void page_take_over(xa_heap_t* to, xa_page_t* page) {
-  bool huge = page->queue == XA_BIN_HUGE;
+  bool huge = xa__page_is_huge(page);
   if (!to->is_original) {
     /* A user heap keeps foreign pages apart: never allocated from, never
-     * freed by its destroy. A huge page still wants to hear of its free. */
-    xa__page_notify(page, huge);
+     * freed by its destroy. It wants to hear of frees from other threads so
+     * that a page whose blocks are all gone is returned (see
+     * xa__heap_page_unqueued_free). */
     page_attach(to, page, XA_QUEUE_ADOPTED);
+    if (xa__page_notify(page, true)) adopted_settle(to, page);
   } else if (huge) {
     page_attach(to, page, XA_BIN_HUGE);
     xa__page_notify(page, true);
@@ -280,9 +298,10 @@ void xa__heap_reclaim_segment(xa_heap_t* original, xa_segment_t* seg) {
       empty[n_empty++] = page;
       continue;
     }
-    page->queue = page->block_size > XA_LARGE_MAX ? XA_BIN_HUGE : (uint8_t)page_bin(page);
+    bool huge = xa__page_is_huge(page);
+    page->queue = huge ? XA_BIN_HUGE : (uint8_t)page_bin(page);
     page_take_over(original, page);
-    if (page->queue == XA_BIN_HUGE) {
+    if (huge) {
       xa__page_collect(page);  /* its block may have been freed before NOTIFY */
       if (page->used == 0) {
         queue_remove(original, page);

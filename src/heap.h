@@ -8,6 +8,12 @@
 
 extern XA_INTERNAL xa_heap_t xa__heap_empty;
 
+/* A huge page: the single page of a huge segment (whatever its block size;
+ * an aligned huge block may be smaller than the largest size class). */
+XA_INLINE bool xa__page_is_huge(const xa_page_t* page) {
+  return ((const xa_segment_t*)((uintptr_t)page & ~(uintptr_t)XA_SEGMENT_MASK))->kind == XA_KIND_HUGE;
+}
+
 XA_INTERNAL void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original);
 
 /* A page of bin with a free block, at the front of its queue (reclaims,

@@ -133,16 +133,26 @@ XA_API bool xa_heap_contains(const xa_heap_t* heap, const void* p) {
   bool mine = heap_is_mine(heap);
   bool result = false;
   /* The segment may belong to another thread that could release it under
-   * us: look at it only inside a segmap read section. */
+   * us: look at it only inside a segmap read section, and only after its
+   * owner (acquire) shows it belongs to the heap's thread. */
   xa__segmap_read_begin();
   xa_segment_t* seg = (xa_segment_t*)xa__segmap_find(p);
   if (seg != NULL && atomic_load_explicit(&seg->owner, memory_order_acquire) == (uintptr_t)heap->tld) {
-    xa_page_t* page = seg->kind == XA_KIND_HUGE ? &seg->pages[0] : xa__segment_page_of(seg, p);
+    xa_page_t* page = xa__segment_page_of(seg, p);
     const uint8_t* b = p;
-    if (mine && page->in_use && page->heap == heap && b >= page->start &&
-        b < page->start + (size_t)page->capacity * page->block_size) {
-      /* Only the owner may walk its free lists. */
-      result = !xa__page_block_is_free(page, xa__page_block_of(page, p));
+    if (mine) {
+      if (page->in_use && page->heap == heap && b >= page->start &&
+          b < page->start + (size_t)page->capacity * page->block_size) {
+        result = !xa__page_block_is_free(page, xa__page_block_of(page, p));
+      }
+    } else {
+      /* Asked from another thread: the owner keeps changing the page, so
+       * read a snapshot (relaxed) and skip the free lists it owns. */
+      uint8_t* start = __atomic_load_n(&page->start, __ATOMIC_RELAXED);
+      size_t span = (size_t)__atomic_load_n(&page->capacity, __ATOMIC_RELAXED) *
+                    __atomic_load_n(&page->block_size, __ATOMIC_RELAXED);
+      result = __atomic_load_n(&page->in_use, __ATOMIC_RELAXED) &&
+               __atomic_load_n(&page->heap, __ATOMIC_RELAXED) == heap && b >= start && b < start + span;
     }
   }
   xa__segmap_read_end();

@@ -9,6 +9,7 @@
 #include "hooks.h"
 #include "lock.h"
 #include "meta.h"
+#include "options.h"
 #include "os.h"
 #include "segmap.h"
 #include "segment.h"
@@ -20,25 +21,10 @@ xa_tld_t xa__tld_empty;  /* owns nothing: a free from an uninitialised thread is
 
 static _Atomic(int) process_state;  /* 0 none, 1 initialising, 2 ready */
 static _Atomic(int) stats_printed;
-static bool opt_show_stats;
-static bool opt_verbose;
-
 /* Thread data is recycled, never unmapped (design.md rule 3). */
 static xa_lock_t pool_lock = XA_LOCK_INIT;
 static xa_tld_t* tld_pool;
 static _Atomic(xa_tld_t*) tld_all;
-
-bool xa__option_show_stats(void) { return opt_show_stats; }
-
-static bool env_flag(const char* name) {
-  const char* v = xa__os_getenv(name);
-  return v != NULL && v[0] != 0 && v[0] != '0' && v[0] != 'n' && v[0] != 'N' && v[0] != 'f' && v[0] != 'F';
-}
-
-static void read_options(void) {
-  opt_show_stats = env_flag("XALLOC_SHOW_STATS");
-  opt_verbose = env_flag("XALLOC_VERBOSE");
-}
 
 /* ---- fork ----------------------------------------------------------------------- */
 
@@ -71,7 +57,7 @@ static void process_init(void) {
   int expect = 0;
   if (atomic_compare_exchange_strong(&process_state, &expect, 1)) {
     xa__hooks_init();
-    read_options();
+    xa__options_read();
     atomic_store_explicit(&process_state, 2, memory_order_release);
   } else {
     while (atomic_load_explicit(&process_state, memory_order_acquire) != 2) xa__os_yield();
@@ -80,7 +66,7 @@ static void process_init(void) {
 
 void xa__on_process_start(void) {
   process_init();
-  read_options();  /* the environment may not have been set up at an earlier first malloc */
+  xa__options_read();  /* the environment may not have been set up at an earlier first malloc */
 }
 
 void xa__on_process_exit(void) { xa_process_done(); }
@@ -235,8 +221,7 @@ XA_API void xa_process_done(void) {
   /* Collect this thread and all abandoned memory; purge. Other threads'
    * heaps are never touched. Allocation keeps working afterwards. */
   if (xa__thread_init() != NULL) xa__thread_collect(xa__tls_tld_get(), true, true);
-  if (opt_show_stats && atomic_exchange(&stats_printed, 1) == 0) xa__stats_print_to_stderr();
-  (void)opt_verbose;
+  if (xa__option(XA_OPT_SHOW_STATS) && atomic_exchange(&stats_printed, 1) == 0) xa__stats_print_to_stderr();
 }
 
 XA_API void xa_stats_print(void) { xa__stats_print_to_stderr(); }

@@ -12,6 +12,7 @@
 #include "segment.h"
 #include "arena.h"
 #include "lock.h"
+#include "options.h"
 #include "os.h"
 #include "segmap.h"
 #include "stats.h"
@@ -87,7 +88,10 @@ static xa_segment_t* segment_map(size_t size, bool* fresh) {
     *fresh = true;
     seg = xa__os_alloc_aligned(size, XA_SEGMENT_SIZE);
   }
-  if (seg == NULL) return NULL;
+  if (seg == NULL) {
+    xa__verbose("the OS refused a segment of bytes:", size);
+    return NULL;
+  }
   if (!xa__segmap_add((uintptr_t)seg, size)) {  /* beyond the address map: not usable */
     segment_unmap_raw(seg, size);
     return NULL;

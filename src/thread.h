@@ -18,7 +18,4 @@ XA_INTERNAL void xa__thread_set_default(xa_tld_t* tld, xa_heap_t* heap);
  * abandoned segment and drain orphaned inboxes; with force, purge. */
 XA_INTERNAL void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force);
 
-/* Options read from the environment at start-up. */
-XA_INTERNAL bool xa__option_show_stats(void);
-
 #endif
