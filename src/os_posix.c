@@ -21,9 +21,9 @@ size_t xa__os_page_size(void) {
   return ps;
 }
 
-static void* os_mmap(void* hint, size_t size) {
+static void* os_mmap(size_t size, int prot) {
   int saved = errno;  /* a failed mmap must not leak its errno into a successful call */
-  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   errno = saved;
   return p == MAP_FAILED ? NULL : p;
 }
@@ -34,18 +34,18 @@ static void os_munmap(void* p, size_t size) {
   errno = saved;
 }
 
-void* xa__os_alloc_aligned(size_t size, size_t align) {
-  if (size == 0 || size > PTRDIFF_MAX || align > PTRDIFF_MAX) return NULL;
+/* size bytes aligned to align with protection prot. Most mappings land
+ * aligned when they follow the previous one: try a plain mapping first, then
+ * over-map by align and trim both ends. */
+static void* os_map_aligned(size_t size, size_t align, int prot) {
+  if (size == 0 || size > PTRDIFF_MAX - align) return NULL;
   size = xa_align_up(size, xa__os_page_size());
-  /* Most mappings land aligned when we ask right after the previous one;
-   * try the plain mapping first and fall back to over-allocating and trimming. */
-  void* p = os_mmap(NULL, size);
+  void* p = os_mmap(size, prot);
   if (p == NULL) return NULL;
   if (((uintptr_t)p & (align - 1)) == 0) return p;
   os_munmap(p, size);
-  if (size + align < size) return NULL;
   size_t over = size + align;
-  uint8_t* q = os_mmap(NULL, over);
+  uint8_t* q = os_mmap(over, prot);
   if (q == NULL) return NULL;
   uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
   size_t pre = (size_t)(aligned - q);
@@ -55,20 +55,9 @@ void* xa__os_alloc_aligned(size_t size, size_t align) {
   return aligned;
 }
 
-void* xa__os_reserve(size_t size, size_t align) {
-  if (size == 0 || size > PTRDIFF_MAX - align) return NULL;
-  int saved = errno;
-  size_t over = size + align;
-  uint8_t* q = mmap(NULL, over, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  errno = saved;
-  if (q == MAP_FAILED) return NULL;
-  uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
-  size_t pre = (size_t)(aligned - q);
-  size_t post = over - pre - size;
-  if (pre) os_munmap(q, pre);
-  if (post) os_munmap(aligned + size, post);
-  return aligned;
-}
+void* xa__os_alloc_aligned(size_t size, size_t align) { return os_map_aligned(size, align, PROT_READ | PROT_WRITE); }
+
+void* xa__os_reserve(size_t size, size_t align) { return os_map_aligned(size, align, PROT_NONE); }
 
 bool xa__os_make_usable(void* p, size_t size) {
   int saved = errno;
