@@ -37,10 +37,31 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
+  if (size > XA_LARGE_MAX) {
+    xa__inbox_drain(&heap->tld->inbox);
+    xa__orphans_drain();
+    return huge_alloc(heap, size, 0, false);
+  }
+  size_t bin = xa__bin_of(size);
+  /* Sizes above the direct table, and a direct page whose free list ran dry
+   * while the owner's own frees wait in local_free: take from the front page
+   * without a search (the common case for malloc/free pairs). */
+  xa_page_t* page = heap->queues[bin].first;
+  if (page != NULL) {
+    xa_block_t* b = page->free;
+    if (b == NULL && page->local_free != NULL) {
+      b = page->local_free;
+      page->local_free = NULL;
+    }
+    if (b != NULL) {
+      page->free = b->next;
+      page->used++;
+      return b;
+    }
+  }
   xa__inbox_drain(&heap->tld->inbox);
   xa__orphans_drain();  /* one load when empty */
-  if (size > XA_LARGE_MAX) return huge_alloc(heap, size, 0, false);
-  xa_page_t* page = xa__heap_find_page(heap, xa__bin_of(size));
+  page = xa__heap_find_page(heap, bin);
   if (xa_unlikely(page == NULL)) {
     errno = ENOMEM;
     return NULL;
@@ -139,7 +160,17 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
       return p;
     }
   }
-  void* q = heap_malloc(heap, newsize);
+  /* A block that grows past its usable size tends to keep growing (buffers,
+   * strings, vectors): give it half as much again, so that n steps of growth
+   * copy O(log n) times instead of at every size class. Small blocks are
+   * cheap to copy and keep exact sizes. */
+  size_t want = newsize;
+  if (newsize > usable && newsize >= 1024 && newsize <= PTRDIFF_MAX / 2) {
+    want = newsize + newsize / 2;
+    if (newsize <= XA_LARGE_MAX && want > XA_LARGE_MAX) want = XA_LARGE_MAX;  /* stay out of huge */
+  }
+  void* q = heap_malloc(heap, want);
+  if (q == NULL && want != newsize) q = heap_malloc(heap, newsize);
   if (q == NULL) return NULL;
   memcpy(q, p, usable < newsize ? usable : newsize);
   xa_free(p);
@@ -177,6 +208,19 @@ static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align) {
   if (align > XA_ALIGN_MAX_HUGE) {
     errno = ENOMEM;
     return NULL;
+  }
+  /* Pages start 8 KiB-aligned (page 0 after the 8 KiB header; others at
+   * multiples of their page size), so every block of a size class that is a
+   * multiple of an alignment <= 8 KiB is aligned: use the smallest such class
+   * that holds size. No interior pointer, no flag on the page. */
+  if (align <= XA_SEGMENT_HEADER && size <= XA_LARGE_MAX) {
+    for (size_t bin = xa__bin_of(size < align ? align : size); bin < XA_BIN_HUGE; bin++) {
+      size_t bs = xa__bin_size(bin);
+      if (bs % align == 0) {
+        if (bs - size >= align) break;  /* more waste than over-allocating: fall through */
+        return heap_malloc(heap, bs);
+      }
+    }
   }
   /* Power-of-two block sizes are naturally aligned in most pages. */
   if (size <= align && align <= XA_MEDIUM_MAX) {

@@ -73,9 +73,9 @@
  * big blocks would otherwise map and unmap each time). Only segments up to
  * XA_HUGE_CACHE_SEGMENT, at most XA_HUGE_CACHE_BYTES in all; emptied by
  * xa_collect(true) and at process exit. */
-#define XA_HUGE_CACHE_SLOTS    8
-#define XA_HUGE_CACHE_SEGMENT  ((size_t)32 << 20)
-#define XA_HUGE_CACHE_BYTES    ((size_t)64 << 20)
+#define XA_HUGE_CACHE_SLOTS    16
+#define XA_HUGE_CACHE_SEGMENT  ((size_t)64 << 20)
+#define XA_HUGE_CACHE_BYTES    ((size_t)256 << 20)
 
 /* Segments kept per thread for reuse before they go back to the OS. */
 #define XA_SEGMENT_CACHE 2

@@ -24,7 +24,7 @@ void xa__page_extend(xa_page_t* page) {
   /* Carve about XA_EXTEND_BYTES at a time so that a page that is only partly
    * used only touches (and keeps resident) what it uses. */
   size_t n = XA_EXTEND_BYTES / page->block_size;
-  if (n < 1) n = 1;
+  if (n < 4) n = 4;  /* large blocks: a few at a time, not one slow path per block */
   if (n > left) n = left;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
   uint8_t* b = first;
