@@ -214,13 +214,8 @@ static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align) {
    * multiple of an alignment <= 8 KiB is aligned: use the smallest such class
    * that holds size. No interior pointer, no flag on the page. */
   if (align <= XA_SEGMENT_HEADER && size <= XA_LARGE_MAX) {
-    for (size_t bin = xa__bin_of(size < align ? align : size); bin < XA_BIN_HUGE; bin++) {
-      size_t bs = xa__bin_size(bin);
-      if (bs % align == 0) {
-        if (bs - size >= align) break;  /* more waste than over-allocating: fall through */
-        return heap_malloc(heap, bs);
-      }
-    }
+    size_t bs = xa__bin_size(xa__bin_of(xa_align_up(size < align ? align : size, align)));
+    if ((bs & (align - 1)) == 0) return heap_malloc(heap, bs);
   }
   /* Power-of-two block sizes are naturally aligned in most pages. */
   if (size <= align && align <= XA_MEDIUM_MAX) {

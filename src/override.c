@@ -36,10 +36,11 @@ XA_EXPORT void* reallocarray(void* p, size_t n, size_t size) {
 /* Returns the error instead of setting errno; errno stays untouched. */
 XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
-  int saved = errno;
+  int* errp = &errno;  /* one lookup of errno's address */
+  int saved = *errp;
   void* p = xa_malloc_aligned(size, align);
-  int err = errno;
-  errno = saved;
+  int err = *errp;
+  *errp = saved;
   if (p == NULL) return err == EINVAL ? EINVAL : ENOMEM;
   *out = p;
   return 0;
