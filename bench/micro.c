@@ -13,6 +13,11 @@
  *   prodcons THREADS   THREADS/2 producers malloc blocks of 16..1024 bytes
  *                      and hand them in batches to the other threads, which
  *                      free them (cross-thread frees)
+ *   calloc SIZE        p = calloc(1, SIZE); check one byte is zero; free(p)
+ *   realloc-grow MAX   grow one block with realloc from 1 byte to MAX bytes
+ *                      (+1/8 each step, content checked), then free it; one
+ *                      iteration is one whole growth
+ *   aligned ALIGN SIZE posix_memalign(&p, ALIGN, SIZE); check; free(p)
  *
  * Each run prints one line of key=value fields, for example
  *   mode=pairs size=64 iters=50000000 ns_per_op=12.345 secs=0.617 maxrss_kb=1234
@@ -471,6 +476,93 @@ static void bm_prodcons(int threads, uint64_t iters)
   bm_report_tail(iters, t1 - t0);
 }
 
+/* ---- calloc / realloc-grow / aligned ------------------------------------- */
+
+__attribute__((noinline)) static void bm_calloc_loop(size_t size, uint64_t n)
+{
+  for (uint64_t i = 0; i < n; i++) {
+    unsigned char *p = calloc(1, size);
+    if (p == NULL) bm_oom(size);
+    if (p[size - 1] != 0 || p[size / 2] != 0) bm_corrupt("calloc block not zeroed", p, size);
+    p[size - 1] = (unsigned char)(i | 1); /* dirty it, so reuse must zero again */
+    p[size / 2] = 1;
+    bm_sink = p;
+    free(p);
+  }
+}
+
+static void bm_calloc(size_t size, uint64_t iters)
+{
+  bm_calloc_loop(size, 1000);
+  double t0 = bm_now();
+  bm_calloc_loop(size, iters);
+  double t1 = bm_now();
+  bm_report_head("calloc");
+  printf(" size=%zu", size);
+  bm_report_tail(iters, t1 - t0);
+}
+
+/* One growth: realloc from 1 byte up to max in steps of about 1/8; the first
+ * and the last byte of the old size are checked after every move. */
+__attribute__((noinline)) static uint64_t bm_grow_loop(size_t max, uint64_t n)
+{
+  uint64_t steps = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    unsigned char *p = NULL;
+    size_t old = 0;
+    unsigned char tag = (unsigned char)(i * 7 + 1);
+    for (size_t sz = 1; sz <= max; sz += sz / 8 + 1) {
+      unsigned char *q = realloc(p, sz);
+      if (q == NULL) bm_oom(sz);
+      if (old > 0 && (q[0] != tag || q[old - 1] != tag)) bm_corrupt("realloc lost content", q, sz);
+      if (!bm_aligned(q, sz)) bm_corrupt("misaligned", q, sz);
+      q[0] = tag;
+      q[sz - 1] = tag;
+      p = q;
+      old = sz;
+      steps++;
+    }
+    bm_sink = p;
+    free(p);
+  }
+  return steps;
+}
+
+static void bm_realloc_grow(size_t max, uint64_t iters)
+{
+  bm_grow_loop(max, 2);
+  double t0 = bm_now();
+  uint64_t steps = bm_grow_loop(max, iters);
+  double t1 = bm_now();
+  bm_report_head("realloc-grow");
+  printf(" max=%zu reallocs=%" PRIu64, max, steps);
+  bm_report_tail(iters, t1 - t0);
+}
+
+__attribute__((noinline)) static void bm_aligned_loop(size_t align, size_t size, uint64_t n)
+{
+  for (uint64_t i = 0; i < n; i++) {
+    void *p = NULL;
+    int rc = posix_memalign(&p, align, size);
+    if (rc != 0 || p == NULL) bm_oom(size);
+    if (((uintptr_t)p & (align - 1)) != 0) bm_corrupt("posix_memalign misaligned", p, size);
+    ((char *)p)[0] = (char)i;
+    bm_sink = p;
+    free(p);
+  }
+}
+
+static void bm_aligned_pairs(size_t align, size_t size, uint64_t iters)
+{
+  bm_aligned_loop(align, size, 1000);
+  double t0 = bm_now();
+  bm_aligned_loop(align, size, iters);
+  double t1 = bm_now();
+  bm_report_head("aligned");
+  printf(" align=%zu size=%zu", align, size);
+  bm_report_tail(iters, t1 - t0);
+}
+
 /* ---- command line -------------------------------------------------------- */
 
 /* Default counts take roughly one second each with glibc on a 2-core VM;
@@ -481,6 +573,9 @@ static uint64_t bm_default_iters(const char *mode)
     return bm_quick ? 20000 : 100000000;
   if (strcmp(mode, "random") == 0) return bm_quick ? 20000 : 45000000;
   if (strcmp(mode, "prodcons") == 0) return bm_quick ? 20000 : 5000000;
+  if (strcmp(mode, "calloc") == 0) return bm_quick ? 20000 : 50000000;
+  if (strcmp(mode, "aligned") == 0) return bm_quick ? 20000 : 50000000;
+  if (strcmp(mode, "realloc-grow") == 0) return bm_quick ? 20 : 20000;
   return 0;
 }
 
@@ -489,6 +584,7 @@ static void bm_usage(void)
   fprintf(stderr,
           "usage: xa-micro [--quick] [--iters N] MODE ARGS... [N]\n"
           "  pairs SIZE | pairs-live SIZE | random MIN MAX | prodcons THREADS\n"
+          "  calloc SIZE | realloc-grow MAX | aligned ALIGN SIZE\n"
           "  N (or --iters N): iterations (pairs, steps or blocks); --quick: tiny default\n");
   exit(1);
 }
@@ -532,9 +628,10 @@ int main(int argc, char **argv)
   const char *mode = pos[0];
   int nargs;
   if (strcmp(mode, "pairs") == 0 || strcmp(mode, "pairs-live") == 0 ||
-      strcmp(mode, "prodcons") == 0)
+      strcmp(mode, "prodcons") == 0 || strcmp(mode, "calloc") == 0 ||
+      strcmp(mode, "realloc-grow") == 0)
     nargs = 1;
-  else if (strcmp(mode, "random") == 0)
+  else if (strcmp(mode, "random") == 0 || strcmp(mode, "aligned") == 0)
     nargs = 2;
   else {
     fprintf(stderr, "xa-micro: unknown mode '%s'\n", mode);
@@ -556,6 +653,17 @@ int main(int argc, char **argv)
       return 1;
     }
     bm_random(min, max, iters);
+  } else if (strcmp(mode, "calloc") == 0) {
+    bm_calloc((size_t)bm_number(pos[1], 1, (uint64_t)1 << 40), iters);
+  } else if (strcmp(mode, "realloc-grow") == 0) {
+    bm_realloc_grow((size_t)bm_number(pos[1], 1, (uint64_t)1 << 36), iters);
+  } else if (strcmp(mode, "aligned") == 0) {
+    size_t align = (size_t)bm_number(pos[1], sizeof(void *), (uint64_t)1 << 30);
+    if ((align & (align - 1)) != 0) {
+      fprintf(stderr, "xa-micro: aligned: ALIGN %zu is not a power of two\n", align);
+      return 1;
+    }
+    bm_aligned_pairs(align, (size_t)bm_number(pos[2], 1, (uint64_t)1 << 40), iters);
   } else {
     int threads = (int)bm_number(pos[1], 2, 256);
     bm_prodcons(threads, iters);
