@@ -51,3 +51,9 @@ if(XALLOC_STATIC_OVERRIDE)
   endif()
   set_tests_properties(win_redirect_unpatched PROPERTIES LABELS windows TIMEOUT 300)
 endif()
+
+# The DLL build: the xa_ API through xalloc.dll's import library.
+xa_test(win_dll SHARED SOURCES win_dll.c LABELS windows)
+if(XA_WINE_FIXTURE)
+  set_tests_properties(win_dll PROPERTIES ENVIRONMENT "${XA_WINE_ENV};WINEPATH=$<TARGET_FILE_DIR:xalloc>")
+endif()
