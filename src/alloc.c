@@ -160,13 +160,15 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
       return p;
     }
   }
-  /* A block that grows past its usable size tends to keep growing (buffers,
-   * strings, vectors): give it half as much again, so that n steps of growth
-   * copy O(log n) times instead of at every size class. Small blocks are
+  /* A block that grows a little past its usable size tends to keep growing
+   * in small steps (buffers, strings, vectors): make it half again as large
+   * as it was, so that n steps copy O(log n) times instead of at every size
+   * class. A big jump gets exactly what it asked for, and small blocks are
    * cheap to copy and keep exact sizes. */
   size_t want = newsize;
-  if (newsize > usable && newsize >= 1024 && newsize <= PTRDIFF_MAX / 2) {
-    want = newsize + newsize / 2;
+  size_t step = usable + usable / 2;
+  if (newsize > usable && newsize < step && newsize >= 1024) {
+    want = step;
     if (newsize <= XA_LARGE_MAX && want > XA_LARGE_MAX) want = XA_LARGE_MAX;  /* stay out of huge */
   }
   void* q = heap_malloc(heap, want);

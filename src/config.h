@@ -75,7 +75,7 @@
  * xa_collect(true) and at process exit. */
 #define XA_HUGE_CACHE_SLOTS    16
 #define XA_HUGE_CACHE_SEGMENT  ((size_t)64 << 20)
-#define XA_HUGE_CACHE_BYTES    ((size_t)256 << 20)
+#define XA_HUGE_CACHE_BYTES    ((size_t)128 << 20)
 
 /* Segments kept per thread for reuse before they go back to the OS. */
 #define XA_SEGMENT_CACHE 2
