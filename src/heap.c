@@ -238,7 +238,10 @@ static void page_take_over(xa_heap_t* to, xa_page_t* page) {
     if (xa__page_notify(page, true)) adopted_settle(to, page);
   } else if (huge) {
     page_attach(to, page, XA_BIN_HUGE);
-    xa__page_notify(page, true);
+    if (xa__page_notify(page, true)) {  /* its free slipped in before NOTIFY */
+      xa__page_collect(page);
+      if (page->used == 0) page_free(to, page);
+    }
   } else if (page->queue == XA_QUEUE_FULL) {
     page_attach(to, page, XA_QUEUE_FULL);  /* NOTIFY stays set */
   } else {
@@ -298,17 +301,10 @@ void xa__heap_reclaim_segment(xa_heap_t* original, xa_segment_t* seg) {
       empty[n_empty++] = page;
       continue;
     }
-    bool huge = xa__page_is_huge(page);
-    page->queue = huge ? XA_BIN_HUGE : (uint8_t)page_bin(page);
+    page->queue = xa__page_is_huge(page) ? XA_BIN_HUGE : (uint8_t)page_bin(page);
+    /* May free a huge page whose block was freed meanwhile, releasing its
+     * one-page segment: the loop then ends (count is 1) without touching it. */
     page_take_over(original, page);
-    if (huge) {
-      xa__page_collect(page);  /* its block may have been freed before NOTIFY */
-      if (page->used == 0) {
-        queue_remove(original, page);
-        original->page_count--;
-        empty[n_empty++] = page;
-      }
-    }
   }
   /* Free empty pages last: the final one may release the segment, after
    * which neither seg nor its pages may be touched (pitfall 1). */
