@@ -30,6 +30,7 @@
 static volatile size_t v_huge = (size_t)PTRDIFF_MAX + 1; /* above PTRDIFF_MAX */
 static volatile size_t v_big = (size_t)1 << 60;          /* valid, but no machine has it */
 static volatile size_t v_max = SIZE_MAX;
+static volatile size_t v_zero = 0; /* clang rejects a literal alignment of 0 at compile time */
 
 static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
@@ -197,7 +198,7 @@ static void test_memalign(void) {
     CHECK_MSG(is_aligned(p, rounds[i].expect), "memalign(%zu) gave %p", rounds[i].align, p);
     free(p);
   }
-  void* z = memalign(0, 10); /* alignment 0 behaves like 1 */
+  void* z = memalign(v_zero, 10); /* alignment 0 behaves like 1 */
   check_ours(z, "memalign(0)");
   free(z);
   errno = 0;
