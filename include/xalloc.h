@@ -70,7 +70,8 @@ XA_API void* xa_reallocarray(void* p, size_t count, size_t size) XA_ATTR_ALLOC_S
 
 /* Free a block. NULL is ignored. Any thread may free any block, including
  * blocks of heaps that were deleted and of threads that have exited.
- * A pointer that xalloc did not hand out is reported once on stderr and ignored. */
+ * A pointer that xalloc did not hand out, and a block that is already free
+ * (double free), are reported once on stderr and ignored. */
 XA_API void xa_free(void* p);
 
 /* Allocate size bytes aligned to `alignment`, which must be a power of two.

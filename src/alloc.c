@@ -28,6 +28,7 @@ static void* huge_alloc(xa_heap_t* heap, size_t size, size_t align, bool zero) {
     return NULL;
   }
   if (zero && !fresh) memset(page->start, 0, size);
+  else if (!fresh) ((xa_block_t*)page->start)->freed = 0;  /* a cached segment may hold the mark */
   return page->start;
 }
 
@@ -56,6 +57,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
     if (b != NULL) {
       page->free = b->next;
       page->used++;
+      b->freed = 0;
       return b;
     }
   }
@@ -69,6 +71,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
   xa_block_t* b = page->free;
   page->free = b->next;
   page->used++;
+  b->freed = 0;
   return b;
 }
 

@@ -23,6 +23,7 @@ XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
     if (xa_likely(b != NULL)) {
       page->free = b->next;
       page->used++;
+      b->freed = 0;
       return b;
     }
   }
@@ -35,15 +36,16 @@ XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
 #if defined(__GNUC__)
   __asm__("" : "+r"(page));  /* one page pointer; gcc otherwise recomputes it per field */
 #endif
+  xa_block_t* b = p;
   if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get() &&
-                atomic_load_explicit(&page->flags, memory_order_relaxed) == 0)) {
-    xa_block_t* b = p;
+                atomic_load_explicit(&page->flags, memory_order_relaxed) == 0 && b->freed != XA_FREED_MARK)) {
+    b->freed = XA_FREED_MARK;
     b->next = page->local_free;
     page->local_free = b;
     if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);
     return;
   }
-  xa__free_slow(seg, p);  /* recomputes the page: keeps the fast path to one computation */
+  xa__free_slow(seg, p);  /* recomputes the page; checks a marked block for a double free */
 }
 
 XA_INLINE void xa__free_fast(void* p) {

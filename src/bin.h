@@ -1,7 +1,9 @@
-/* Size classes. Bins 1..9: 8, 16, 32, 48, ..., 128 bytes (16-byte steps keep
- * every block of 16 bytes or more 16-aligned). Bins 10..105: 8 bins per
- * doubling from 144 B to 512 KiB, so internal waste stays under 12.5%.
- * Bin 106 (XA_BIN_HUGE) holds huge blocks, one per segment. */
+/* Size classes. Bins 1..8: 16, 32, 48, ..., 128 bytes (16-byte steps keep
+ * every block 16-aligned; no block is smaller than 16 bytes because a free
+ * block carries its list link and the double-free mark, see types.h).
+ * Bins 9..104: 8 bins per doubling from 144 B to 512 KiB, so internal waste
+ * stays under 12.5%. Bin 105 (XA_BIN_HUGE) holds huge blocks, one per
+ * segment. */
 #ifndef XA_BIN_H
 #define XA_BIN_H
 
@@ -9,18 +11,17 @@
 #include "types.h"
 
 XA_INLINE size_t xa__bin_of(size_t size) {
-  if (size <= 8) return 1;
-  if (size <= 128) return 1 + ((size + 15) >> 4);
+  if (size <= 16) return 1;
+  if (size <= 128) return (size + 15) >> 4;
   if (size > XA_LARGE_MAX) return XA_BIN_HUGE;
   size_t w = size - 1;
   size_t b = 63 - (size_t)__builtin_clzll(w);        /* 7 .. 18 */
-  return 10 + (b - 7) * 8 + ((w >> (b - 3)) & 7);
+  return 9 + (b - 7) * 8 + ((w >> (b - 3)) & 7);
 }
 
 XA_INLINE size_t xa__bin_size(size_t bin) {
-  if (bin <= 1) return 8;
-  if (bin <= 9) return (bin - 1) * 16;
-  size_t k = bin - 10;
+  if (bin <= 8) return bin <= 1 ? 16 : bin * 16;
+  size_t k = bin - 9;
   return (9 + (k % 8)) << (k / 8 + 4);
 }
 

@@ -57,9 +57,9 @@
 #define XA_DIRECT_MAX     1024
 #define XA_DIRECT_COUNT   (XA_DIRECT_MAX / 8 + 1)
 
-/* Size classes (bins). Bin 0 is unused, 1 = 8 B, 2 = 16 B, 3..9 = 32..128 B by
- * 16, then 8 bins per doubling up to XA_LARGE_MAX. */
-#define XA_BIN_HUGE    (10 + 8 * 12)   /* 106: first bin after 512 KiB */
+/* Size classes (bins). Bin 0 is unused, 1..8 = 16..128 B by 16, then 8 bins
+ * per doubling up to XA_LARGE_MAX. */
+#define XA_BIN_HUGE    (9 + 8 * 12)    /* 105: first bin after 512 KiB */
 #define XA_BIN_COUNT   (XA_BIN_HUGE + 1)
 
 /* Largest alignment served by placing a block inside a segment. */

@@ -18,13 +18,13 @@
 #include <string.h>
 
 static _Atomic(xa_block_t*) orphan_inbox;
-static _Atomic(int) foreign_reported;
+static _Atomic(int) misuse_reported;
 
-void xa__report_foreign(const char* what, const void* p) {
-  xa__stat_add(XA_STAT_foreign_frees, 1);
-  /* Once per process, or every time with XALLOC_VERBOSE. */
-  if (atomic_exchange_explicit(&foreign_reported, 1, memory_order_relaxed) && !xa__option(XA_OPT_VERBOSE)) return;
-  char msg[160];
+/* Report a misuse once per process (every time with XALLOC_VERBOSE). Never
+ * allocates: it may run inside free. */
+static void report_misuse(const char* what, const void* p, const char* verdict) {
+  if (atomic_exchange_explicit(&misuse_reported, 1, memory_order_relaxed) && !xa__option(XA_OPT_VERBOSE)) return;
+  char msg[200];
   static const char hex[] = "0123456789abcdef";
   size_t n = 0;
   const char* head = "xalloc: ";
@@ -35,9 +35,40 @@ void xa__report_foreign(const char* what, const void* p) {
   msg[n++] = 'x';
   uintptr_t v = (uintptr_t)p;
   for (int shift = 60; shift >= 0; shift -= 4) msg[n++] = hex[(v >> shift) & 15];
-  const char* tail = " (not allocated by xalloc; ignored)\n";
-  while (*tail && n < sizeof(msg) - 1) msg[n++] = *tail++;
+  while (*verdict && n < sizeof(msg) - 1) msg[n++] = *verdict++;
   xa__os_write_err(msg, n);
+}
+
+void xa__report_foreign(const char* what, const void* p) {
+  xa__stat_add(XA_STAT_foreign_frees, 1);
+  report_misuse(what, p, " (not allocated by xalloc; ignored)\n");
+}
+
+static void report_double_free(const void* p) {
+  xa__stat_add(XA_STAT_double_frees, 1);
+  report_misuse("double free of pointer", p, " (already free; ignored)\n");
+}
+
+/* Is b, a block of the calling thread's page, on one of the page's free
+ * lists? Only the owner may ask: it alone takes blocks off these lists, and
+ * blocks pushed on xthread_free are not changed until the owner takes them.
+ * Every walk is bounded, so a list a racy double free made cyclic cannot hang
+ * us. A block still in transit through an inbox is not found (it counts as
+ * live until the inbox is drained). */
+static bool block_on_free_lists(const xa_page_t* page, const xa_block_t* b) {
+  if (!page->in_use) return true;  /* the page was freed: none of its blocks is live */
+  const xa_block_t* lists[3] = {
+    page->free, page->local_free,
+    (const xa_block_t*)(atomic_load_explicit(&((xa_page_t*)page)->xthread_free, memory_order_acquire) &
+                        ~XA_XF_NOTIFY),
+  };
+  for (int i = 0; i < 3; i++) {
+    uint32_t limit = page->capacity;
+    for (const xa_block_t* f = lists[i]; f != NULL && limit-- > 0; f = f->next) {
+      if (f == b) return true;
+    }
+  }
+  return false;
 }
 
 static void inbox_push(_Atomic(xa_block_t*)* inbox, xa_block_t* b) {
@@ -56,6 +87,13 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
   }
   xa_block_t* b = p;
   if (xa_unlikely(xa__page_flags(page) & XA_PF_ALIGNED)) b = (xa_block_t*)xa__page_block_of(page, p);
+  /* Another thread's lists cannot be searched: trust the mark. (User data
+   * that equals it by chance costs one leaked block and a report.) */
+  if (xa_unlikely(b->freed == XA_FREED_MARK)) {
+    report_double_free(p);
+    return;
+  }
+  b->freed = XA_FREED_MARK;
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
   for (;;) {
     if (tagged & XA_XF_NOTIFY) {
@@ -85,6 +123,11 @@ static XA_NOINLINE void free_local_slow(xa_page_t* page, void* p) {
   uint8_t flags = xa__page_flags(page);
   xa_block_t* b = p;
   if (flags & XA_PF_ALIGNED) b = (xa_block_t*)xa__page_block_of(page, p);
+  if (xa_unlikely(b->freed == XA_FREED_MARK) && block_on_free_lists(page, b)) {
+    report_double_free(p);
+    return;
+  }
+  b->freed = XA_FREED_MARK;
   b->next = page->local_free;
   page->local_free = b;
   page->used--;
@@ -118,6 +161,7 @@ void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   xa_block_t* b = atomic_exchange_explicit(inbox, NULL, memory_order_acquire);
   while (b != NULL) {
     xa_block_t* next = b->next;
+    b->freed = 0;  /* free_xthread checked it: this is the block's one free */
     xa_free(b);
     b = next;
   }

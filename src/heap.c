@@ -15,7 +15,7 @@
 #include "segment.h"
 #include <string.h>
 
-#define XA_DIRECT_BINS 33  /* bin of 1024 bytes */
+#define XA_DIRECT_BINS 32  /* bin of 1024 bytes */
 _Static_assert(XA_DIRECT_MAX == 1024, "XA_DIRECT_BINS assumes 1 KiB");
 
 #define EMPTY_DIRECT_8(i) [i] = &xa__page_empty, [i + 1] = &xa__page_empty, [i + 2] = &xa__page_empty, \

@@ -20,7 +20,8 @@
   X(reclaimed,       "segments reclaimed")                                  \
   X(purged_bytes,    "bytes purged")                                        \
   X(cache_hits,      "segment cache hits")                                  \
-  X(foreign_frees,   "frees of foreign pointers ignored")
+  X(foreign_frees,   "frees of foreign pointers ignored")                  \
+  X(double_frees,    "double frees detected and ignored")
 
 typedef enum xa_stat_e {
 #define XA_STAT_ENUM(name, desc) XA_STAT_##name,

@@ -6,7 +6,17 @@
 #include "config.h"
 #include <stdatomic.h>
 
-typedef struct xa_block_s { struct xa_block_s* next; } xa_block_t;
+/* A free block: its list link, and XA_FREED_MARK in its second word. Every
+ * allocation path clears the mark before handing the block out, so a free
+ * that finds it set is (almost surely) a double free; free checks before it
+ * believes it (free.c). This is why no block is smaller than 16 bytes. */
+typedef struct xa_block_s {
+  struct xa_block_s* next;
+  uintptr_t freed;
+} xa_block_t;
+
+/* Fits a sign-extended 32-bit immediate: one compare and one store on x86-64. */
+#define XA_FREED_MARK ((uintptr_t)0xFFFFFFFFB10CF7EEull)
 
 typedef enum xa_kind_e {
   XA_KIND_SMALL = 0,   /* 64 pages of 64 KiB */

@@ -11,6 +11,7 @@ xa_test(api_string           SOURCES api_string.c           LABELS api)
 xa_test(api_heap             SOURCES api_heap.c             LABELS api)
 xa_test(api_region           SOURCES api_region.c           LABELS api)
 xa_test(api_misc             SOURCES api_misc.c             LABELS api)
+xa_test(api_double_free      SOURCES api_double_free.c      LABELS api)
 
 # Multi-threaded tests (pthreads). Work scales with the environment variable
 # XA_TEST_SCALE (default 1; ThreadSanitizer builds divide it by 4).

@@ -1,5 +1,5 @@
 /* Size classes: every size maps to a bin whose block holds it; block sizes
- * grow strictly; blocks >= 16 bytes are multiples of 16 (16-byte alignment);
+ * grow strictly; blocks are multiples of 16 (16-byte alignment);
  * above 128 bytes the internal waste stays under 12.5%; page kinds hold at
  * least 7 blocks. */
 #include "bin.h"
@@ -11,12 +11,16 @@ int main(void) {
     size_t bs = xa__bin_size(b);
     CHECK_MSG(bs > prev, "bin %zu size %zu after %zu", b, bs, prev);
     CHECK_MSG(xa__bin_of(bs) == b, "bin_of(bin_size(%zu)) = %zu", b, xa__bin_of(bs));
-    if (bs >= 16) CHECK_MSG(bs % 16 == 0, "bin %zu size %zu not a multiple of 16", b, bs);
+    CHECK_MSG(bs % 16 == 0, "bin %zu size %zu not a multiple of 16", b, bs);
     prev = bs;
   }
   CHECK(xa__bin_size(XA_BIN_HUGE - 1) == XA_LARGE_MAX);
   CHECK(xa__bin_of(XA_LARGE_MAX + 1) == XA_BIN_HUGE);
-  CHECK(xa__bin_of(0) == 1 && xa__bin_of(1) == 1 && xa__bin_of(8) == 1 && xa__bin_of(9) == 2);
+  /* No block is smaller than 16 bytes: a free block holds a link and the
+   * double-free mark. */
+  CHECK(xa__bin_size(1) == 16);
+  CHECK(xa__bin_of(0) == 1 && xa__bin_of(1) == 1 && xa__bin_of(16) == 1 && xa__bin_of(17) == 2);
+  CHECK(xa__bin_of(128) == 8 && xa__bin_of(129) == 9 && xa__bin_size(9) == 144);
   for (size_t size = 0; size <= XA_LARGE_MAX; size += (size < 4096 ? 1 : 97)) {
     size_t b = xa__bin_of(size);
     size_t bs = xa__bin_size(b);
