@@ -32,21 +32,19 @@ if(XALLOC_SANITIZE)
 endif()
 
 # --- fork while threads allocate, under LD_PRELOAD --------------------------------------
-if(NOT XALLOC_SANITIZE)
+# Not under qemu-user: when a multi-threaded guest forks, qemu 7.2 now and then
+# deadlocks inside the child on one of its own locks (seen here: both host
+# threads of the child in futex_wait, the guest's alarm() never delivered, the
+# test's output pipe held open forever). That tests the emulator, not us; the
+# fork handling is the same code on every POSIX target and runs natively.
+if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   add_executable(ov_fork_threads ov_fork_threads.c)
   target_compile_options(ov_fork_threads PRIVATE -Wall -Wextra -Werror -fno-builtin)
   target_compile_definitions(ov_fork_threads PRIVATE _GNU_SOURCE)
   target_link_libraries(ov_fork_threads PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
-  if(CMAKE_CROSSCOMPILING)
-    # Under qemu-user LD_PRELOAD would reach the emulator, not the program:
-    # link the shared library instead (the same fork handling runs).
-    target_link_libraries(ov_fork_threads PRIVATE xalloc)
-    add_test(NAME ov_fork_threads COMMAND ov_fork_threads)
-  else()
-    add_test(NAME ov_fork_threads COMMAND ov_fork_threads)
-    set_tests_properties(ov_fork_threads PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:xalloc>")
-  endif()
-  set_tests_properties(ov_fork_threads PROPERTIES LABELS override TIMEOUT 300)
+  add_test(NAME ov_fork_threads COMMAND ov_fork_threads)
+  set_tests_properties(ov_fork_threads PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:xalloc>"
+                                                  LABELS override TIMEOUT 300)
 endif()
 
 # --- bin/xalloc-run ------------------------------------------------------------------------
