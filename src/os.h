@@ -39,6 +39,9 @@ XA_INTERNAL const char* xa__os_getenv(const char* name);
 /* Resident set size of the process in bytes (0 if unknown). */
 XA_INTERNAL size_t xa__os_rss(void);
 
+/* A monotonic clock in milliseconds (for delays, never for dates). */
+XA_INTERNAL uint64_t xa__os_clock_ms(void);
+
 /* Yield the CPU to another thread (spin-wait back-off). */
 XA_INTERNAL void xa__os_yield(void);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static size_t os_page_size = 0;
@@ -138,6 +139,12 @@ size_t xa__os_rss(void) {
   }
   errno = saved;
   return rss;
+}
+
+uint64_t xa__os_clock_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 void xa__os_yield(void) { sched_yield(); }

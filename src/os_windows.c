@@ -136,4 +136,6 @@ size_t xa__os_rss(void) {
   return ok ? pmc.WorkingSetSize : 0;
 }
 
+uint64_t xa__os_clock_ms(void) { return GetTickCount64(); }
+
 void xa__os_yield(void) { SwitchToThread(); }

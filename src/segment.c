@@ -132,6 +132,7 @@ static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
 
 static xa_lock_t huge_lock = XA_LOCK_INIT;
 static xa_segment_t* huge_cache[XA_HUGE_CACHE_SLOTS];
+static uint64_t huge_cache_since[XA_HUGE_CACHE_SLOTS];  /* clock (ms) when cached */
 static size_t huge_cache_bytes;
 
 /* The smallest cached huge segment of at least need bytes (and not wastefully
@@ -162,6 +163,7 @@ static bool huge_cache_put(xa_segment_t* seg) {
     for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS; i++) {
       if (huge_cache[i] == NULL) {
         huge_cache[i] = seg;
+        huge_cache_since[i] = xa__os_clock_ms();
         __atomic_store_n(&huge_cache_bytes, huge_cache_bytes + seg->size, __ATOMIC_RELAXED);
         put = true;
         break;
@@ -172,12 +174,13 @@ static bool huge_cache_put(xa_segment_t* seg) {
   return put;
 }
 
-void xa__huge_cache_release(void) {
+/* Unmap the cached segments that were cached at or before `before` (ms). */
+static void huge_cache_release_since(uint64_t before) {
   for (;;) {
     xa_segment_t* seg = NULL;
     xa__lock(&huge_lock);
     for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS && seg == NULL; i++) {
-      if (huge_cache[i] != NULL) {
+      if (huge_cache[i] != NULL && huge_cache_since[i] <= before) {
         seg = huge_cache[i];
         huge_cache[i] = NULL;
         __atomic_store_n(&huge_cache_bytes, huge_cache_bytes - seg->size, __ATOMIC_RELAXED);
@@ -185,8 +188,30 @@ void xa__huge_cache_release(void) {
     }
     xa__unlock(&huge_lock);
     if (seg == NULL) return;
-    segment_unmap(seg);
+    segment_unmap(seg);  /* outside the lock: munmap may take a while */
   }
+}
+
+void xa__huge_cache_release(void) { huge_cache_release_since(UINT64_MAX); }
+
+/* Give back what sat in tld's cache and in the huge cache for longer than
+ * XA_CACHE_DELAY_MS. Called on allocation slow paths (new pages, huge
+ * blocks); two loads when both caches are empty. */
+static void caches_age(xa_tld_t* tld) {
+  bool huge = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) != 0;
+  if (tld->cache_count == 0 && !huge) return;
+  uint64_t now = xa__os_clock_ms();
+  if (now < XA_CACHE_DELAY_MS) return;
+  uint64_t before = now - XA_CACHE_DELAY_MS;
+  while (tld->cache_count > 0 && tld->cache_since[0] <= before) {
+    segment_unmap(tld->cache[0]);
+    tld->cache_count--;
+    for (size_t i = 0; i < tld->cache_count; i++) {
+      tld->cache[i] = tld->cache[i + 1];
+      tld->cache_since[i] = tld->cache_since[i + 1];
+    }
+  }
+  if (huge) huge_cache_release_since(before);
 }
 
 /* The segment has no used page: cache it or give it back to the OS. */
@@ -201,6 +226,7 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
     /* Owned by nobody while cached: a stale free into it takes the
      * cross-thread path and cannot disturb the owner's bookkeeping. */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
+    tld->cache_since[tld->cache_count] = xa__os_clock_ms();
     tld->cache[tld->cache_count++] = seg;
     return;
   }
@@ -226,6 +252,7 @@ uint8_t* xa__segment_page_area(const xa_segment_t* seg, const xa_page_t* page, s
 }
 
 xa_page_t* xa__segment_page_alloc(xa_tld_t* tld, xa_kind_t kind) {
+  caches_age(tld);
   xa_segment_t* seg = kind <= XA_KIND_MEDIUM ? tld->free_segments[kind] : NULL;
   if (seg == NULL) {
     seg = segment_alloc(tld, kind);
@@ -271,6 +298,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
   size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
   bool zeroed = false;
+  caches_age(tld);
   xa_segment_t* seg = huge_cache_take(seg_size);
   if (seg != NULL) {
     xa__stat_add(XA_STAT_cache_hits, 1);
@@ -297,19 +325,32 @@ size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
   return seg->size - (size_t)(page->start - (const uint8_t*)seg);
 }
 
-void xa__segments_purge(xa_tld_t* tld) {
-  for (xa_segment_t* seg = tld->segments; seg != NULL; seg = seg->all_next) {
-    if (seg->kind == XA_KIND_HUGE) continue;
-    for (uint32_t i = 0; i < seg->page_count; i++) {
-      xa_page_t* page = &seg->pages[i];
-      if (page->in_use || !page->dirty) continue;
+/* Give the memory of seg's free, dirty pages back to the OS, one call per run
+ * of neighbouring pages. The segment stays mapped and owned as it was. */
+static void segment_purge_free_pages(xa_segment_t* seg) {
+  if (seg->kind == XA_KIND_HUGE) return;
+  uint8_t* run = NULL;
+  size_t run_size = 0;
+  for (uint32_t i = 0; i <= seg->page_count; i++) {
+    xa_page_t* page = i < seg->page_count ? &seg->pages[i] : NULL;
+    if (page != NULL && !page->in_use && page->dirty) {
       size_t size;
       uint8_t* start = xa__segment_page_area(seg, page, &size);
-      xa__os_purge(start, size);
-      xa__stat_add(XA_STAT_purged_bytes, (int64_t)size);
+      if (run == NULL) run = start;
+      run_size = (size_t)(start + size - run);
       page->dirty = 0;
+      continue;
+    }
+    if (run != NULL) {
+      xa__os_purge(run, run_size);
+      xa__stat_add(XA_STAT_purged_bytes, (int64_t)run_size);
+      run = NULL;
     }
   }
+}
+
+void xa__segments_purge(xa_tld_t* tld) {
+  for (xa_segment_t* seg = tld->segments; seg != NULL; seg = seg->all_next) segment_purge_free_pages(seg);
   xa__segment_cache_release(tld);
 }
 
@@ -324,6 +365,9 @@ bool xa__abandoned_any(void) { return atomic_load_explicit(&abandoned_count, mem
 void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   free_unlink(tld, seg);
   all_unlink(tld, seg);
+  /* Nobody allocates from it until it is reclaimed, which may be never: its
+   * free pages would only hold on to resident memory. */
+  segment_purge_free_pages(seg);
   /* From here on every free into this segment is a cross-thread free. */
   atomic_store_explicit(&seg->owner, 0, memory_order_release);
   xa__lock(&abandoned_lock);

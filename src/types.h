@@ -96,7 +96,8 @@ typedef struct xa_tld_s {
   xa_heap_t* heaps;              /* all heaps of this thread, original included */
   xa_segment_t* segments;        /* all segments this thread owns */
   xa_segment_t* free_segments[2];/* small/medium segments with a free page */
-  xa_segment_t* cache[XA_SEGMENT_CACHE]; /* empty segments kept for reuse */
+  xa_segment_t* cache[XA_SEGMENT_CACHE]; /* empty segments kept for reuse, oldest first */
+  uint64_t cache_since[XA_SEGMENT_CACHE]; /* clock (ms) when each was cached */
   size_t cache_count;
   _Atomic(xa_block_t*) inbox;    /* any thread pushes; the owner thread drains */
   struct xa_tld_s* pool_next;    /* pool lock: recycled thread data */

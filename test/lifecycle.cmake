@@ -27,6 +27,7 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   # RSS accounting is meaningless under sanitizer shadow memory, and
   # emulators (qemu-user) may ignore MADV_DONTNEED.
   xa_test(lc_memory INTERNAL SOURCES lc_memory.c LABELS lifecycle)
+  xa_test(lc_cache_age INTERNAL SOURCES lc_cache_age.c LABELS lifecycle)
 endif()
 
 # The field scenario under valgrind: any read of unmapped memory fails it.
