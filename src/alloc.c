@@ -219,8 +219,8 @@ static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align) {
    * multiple of an alignment <= 8 KiB is aligned: use the smallest such class
    * that holds size. No interior pointer, no flag on the page. */
   if (align <= XA_SEGMENT_HEADER && size <= XA_LARGE_MAX) {
-    size_t bs = xa__bin_size(xa__bin_of(xa_align_up(size < align ? align : size, align)));
-    if ((bs & (align - 1)) == 0) return heap_malloc(heap, bs);
+    size_t bs = xa__aligned_class_size(size, align);
+    if (bs != 0) return heap_malloc(heap, bs);
   }
   /* Power-of-two block sizes are naturally aligned in most pages. */
   if (size <= align && align <= XA_MEDIUM_MAX) {

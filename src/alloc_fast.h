@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "arena.h"
+#include "bin.h"
 #include "free.h"
 #include "segmap.h"
 #include "thread.h"
@@ -16,18 +17,37 @@ XA_INTERNAL void xa__free_slow(xa_segment_t* seg, void* p);
 XA_INTERNAL void xa__free_outside_arena(void* p);
 XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 
+/* A block of size <= XA_DIRECT_MAX from the direct page, or NULL when that
+ * page has no free block (nothing else is tried, errno is not touched). */
+XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) {
+  xa_page_t* page = heap->direct[(size + 7) >> 3];
+  xa_block_t* b = page->free;
+  if (xa_likely(b != NULL)) {
+    page->free = b->next;
+    page->used++;
+    b->freed = 0;
+  }
+  return b;
+}
+
 XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
   if (xa_likely(size <= XA_DIRECT_MAX)) {
-    xa_page_t* page = heap->direct[(size + 7) >> 3];
-    xa_block_t* b = page->free;
-    if (xa_likely(b != NULL)) {
-      page->free = b->next;
-      page->used++;
-      b->freed = 0;
-      return b;
-    }
+    void* b = xa__heap_pop_direct(heap, size);
+    if (xa_likely(b != NULL)) return b;
   }
   return xa__malloc_generic(heap, size);
+}
+
+/* For an alignment 16 < align <= XA_SEGMENT_HEADER and size <= XA_LARGE_MAX:
+ * the size of the smallest size class that holds size and whose blocks are
+ * all aligned to align (pages start 8 KiB-aligned, so every block of a class
+ * that is a multiple of align is aligned), or 0 if that class is not such a
+ * multiple. A plain allocation of that size is then an aligned one. */
+XA_INLINE size_t xa__aligned_class_size(size_t size, size_t align) {
+  size_t need = xa_align_up(size < align ? align : size, align);
+  if (need <= 128) return need;  /* classes of 16..128 bytes step by 16: need is one */
+  size_t bs = xa__bin_size(xa__bin_of(need));
+  return (bs & (align - 1)) == 0 ? bs : 0;
 }
 
 /* Free p, a pointer into segment seg whose header may be read. */

@@ -33,9 +33,9 @@ XA_EXPORT void* reallocarray(void* p, size_t n, size_t size) {
   return realloc(p, total);
 }
 
-/* Returns the error instead of setting errno; errno stays untouched. */
-XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
-  if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
+/* posix_memalign on any path that may fail: errno is saved and restored
+ * around the allocation, which reports failure through it. */
+static XA_NOINLINE int posix_memalign_slow(void** out, size_t align, size_t size) {
   int* errp = &errno;  /* one lookup of errno's address */
   int saved = *errp;
   void* p = xa_malloc_aligned(size, align);
@@ -44,6 +44,25 @@ XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   if (p == NULL) return err == EINVAL ? EINVAL : ENOMEM;
   *out = p;
   return 0;
+}
+
+/* Returns the error instead of setting errno; errno stays untouched. */
+XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
+  if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
+  /* Fast path: a size class that meets the alignment, served from the
+   * direct page, cannot fail and leaves errno alone without saving it.
+   * Every block is at least 16-aligned. */
+  size_t bs = 0;
+  if (align <= 16) bs = size;
+  else if (align <= XA_SEGMENT_HEADER && size <= XA_DIRECT_MAX) bs = xa__aligned_class_size(size, align);
+  if (bs - 1 < XA_DIRECT_MAX) {  /* 0 < bs <= XA_DIRECT_MAX */
+    void* p = xa__heap_pop_direct(xa__tls_heap_get(), bs);
+    if (xa_likely(p != NULL)) {
+      *out = p;
+      return 0;
+    }
+  }
+  return posix_memalign_slow(out, align, size);
 }
 
 XA_EXPORT void* aligned_alloc(size_t align, size_t size) { return xa_malloc_aligned(size, align); }

@@ -135,6 +135,25 @@ static void test_posix_memalign(void) {
     CHECK_MSG(is_aligned(p, a), "posix_memalign(%zu) gave %p", a, p);
     free(p);
   }
+  /* Small sizes take a fast path when a size class meets the alignment:
+   * every block aligned, big enough, distinct while live, errno untouched. */
+  size_t sizes[] = {0, 1, 15, 16, 17, 31, 33, 64, 100, 127, 128, 129, 200, 500, 1000, 1023, 1024, 1025, 3000};
+  for (size_t a = sizeof(void*); a <= 8192; a <<= 1) {
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+      void* ps[8];
+      for (int k = 0; k < 8; k++) {
+        errno = 4242;
+        ps[k] = NULL;
+        CHECK(posix_memalign(&ps[k], a, sizes[i]) == 0);
+        CHECK(errno == 4242);
+        CHECK_MSG(is_aligned(ps[k], a), "posix_memalign(%zu, %zu) gave %p", a, sizes[i], ps[k]);
+        CHECK(malloc_usable_size(ps[k]) >= sizes[i]);
+        memset(ps[k], k, sizes[i]);
+        for (int j = 0; j < k; j++) CHECK(ps[j] != ps[k]);
+      }
+      for (int k = 0; k < 8; k++) free(ps[k]);
+    }
+  }
   /* Invalid alignments: EINVAL returned, *out and errno untouched. */
   size_t bad[] = {0, 3, sizeof(void*) / 2, 1, 24, 40, sizeof(void*) * 3};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
