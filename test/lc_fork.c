@@ -5,11 +5,15 @@
 #include <unistd.h>
 #include "lc_util.h"
 
-/* ThreadSanitizer cannot start threads in the child of a multi-threaded fork. */
-#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer cannot start threads in the child of a multi-threaded fork.
+ * Nor can clang 14's AddressSanitizer reliably: it has no fork handlers (they
+ * came with LLVM 18), so the child's pthread_create can block forever on a
+ * lock of ASan's own allocator that a parent thread held at the fork (seen:
+ * calloc from pthread_getattr_np waiting in SizeClassAllocator64). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define CHILD_THREADS 0
 #elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #define CHILD_THREADS 0
 #endif
 #endif
