@@ -79,7 +79,7 @@
 #define XA_HUGE_CACHE_BYTES    ((size_t)128 << 20)
 
 /* Segments kept per thread for reuse before they go back to the OS. */
-#define XA_SEGMENT_CACHE 2
+#define XA_SEGMENT_CACHE 16
 
 /* A cached segment (per thread or huge) that nobody reused for this long goes
  * back to the OS, checked on the allocation slow paths: the caches are for

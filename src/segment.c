@@ -194,12 +194,17 @@ static void huge_cache_release_since(uint64_t before) {
 
 void xa__huge_cache_release(void) { huge_cache_release_since(UINT64_MAX); }
 
+static void abandoned_age(uint64_t before);
+static bool abandoned_sweep_due(uint64_t now);
+
 /* Give back what sat in tld's cache and in the huge cache for longer than
- * XA_CACHE_DELAY_MS. Called on allocation slow paths (new pages, huge
- * blocks); two loads when both caches are empty. */
+ * XA_CACHE_DELAY_MS, and purge the free pages of segments that stayed
+ * abandoned that long. Called on allocation slow paths (new pages, huge
+ * blocks); three loads when there is nothing to age. */
 static void caches_age(xa_tld_t* tld) {
   bool huge = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) != 0;
-  if (tld->cache_count == 0 && !huge) return;
+  bool abandoned = xa__abandoned_any();
+  if (tld->cache_count == 0 && !huge && !abandoned) return;
   uint64_t now = xa__os_clock_ms();
   if (now < XA_CACHE_DELAY_MS) return;
   uint64_t before = now - XA_CACHE_DELAY_MS;
@@ -212,6 +217,7 @@ static void caches_age(xa_tld_t* tld) {
     }
   }
   if (huge) huge_cache_release_since(before);
+  if (abandoned && abandoned_sweep_due(now)) abandoned_age(before);
 }
 
 /* The segment has no used page: cache it or give it back to the OS. */
@@ -365,9 +371,8 @@ bool xa__abandoned_any(void) { return atomic_load_explicit(&abandoned_count, mem
 void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   free_unlink(tld, seg);
   all_unlink(tld, seg);
-  /* Nobody allocates from it until it is reclaimed, which may be never: its
-   * free pages would only hold on to resident memory. */
-  segment_purge_free_pages(seg);
+  seg->abandoned_at = xa__os_clock_ms();
+  seg->abandoned_purged = 0;
   /* From here on every free into this segment is a cross-thread free. */
   atomic_store_explicit(&seg->owner, 0, memory_order_release);
   xa__lock(&abandoned_lock);
@@ -376,6 +381,31 @@ void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
   xa__unlock(&abandoned_lock);
   xa__stat_add(XA_STAT_abandoned, 1);
+}
+
+/* At most one sweep of the abandoned list per XA_CACHE_DELAY_MS. */
+static _Atomic(uint64_t) abandoned_next_sweep;
+
+static bool abandoned_sweep_due(uint64_t now) {
+  uint64_t due = atomic_load_explicit(&abandoned_next_sweep, memory_order_relaxed);
+  return now >= due && atomic_compare_exchange_strong_explicit(&abandoned_next_sweep, &due, now + XA_CACHE_DELAY_MS,
+                                                               memory_order_relaxed, memory_order_relaxed);
+}
+
+/* Segments abandoned at or before `before` and not reclaimed since: nobody
+ * allocates from them until a thread reclaims them, which may be never, so
+ * their free pages go back to the OS. (Purging at once would cost thread
+ * churn dearly: exiting threads' segments are usually reclaimed soon.)
+ * Under the list lock nobody else touches their bookkeeping; frees into them
+ * only push on xthread_free. Skipped when the lock is busy. */
+static void abandoned_age(uint64_t before) {
+  if (!xa__lock_try(&abandoned_lock)) return;
+  for (xa_segment_t* seg = abandoned_head; seg != NULL; seg = seg->abandoned_next) {
+    if (seg->abandoned_at > before || seg->abandoned_purged) continue;
+    segment_purge_free_pages(seg);
+    seg->abandoned_purged = 1;
+  }
+  xa__unlock(&abandoned_lock);
 }
 
 xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait) {

@@ -2,7 +2,10 @@
  * the huge-segment cache) and a thread's emptied standard segments (kept in
  * its segment cache) go back to the OS once nobody reused them for
  * XA_CACHE_DELAY_MS, at the next allocation slow path, without any
- * xa_collect. Within the delay the huge cache is reused (same address). */
+ * xa_collect. Within the delay the huge cache is reused (same address).
+ * Likewise the free pages of segments that an exited thread abandoned and
+ * nobody reclaimed. */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,8 +29,26 @@ static void wait_ms(uint64_t ms) {
 static void* fresh_page_alloc(size_t* next_size) {
   void* p = xa_malloc(*next_size);
   CHECK(p != NULL);
-  *next_size += 1024;
+  *next_size += 4096;  /* the next size class up (8 per doubling) */
   return p;
+}
+
+/* Allocates about 24 MiB of 4 KiB blocks, frees all but one block in 500,
+ * and exits: its segments are abandoned with few live blocks and many free,
+ * resident pages. */
+enum { ABANDON_N = 6000 };
+static void* abandon_blocks[ABANDON_N];
+static void* abandoner(void* arg) {
+  (void)arg;
+  for (int i = 0; i < ABANDON_N; i++) {
+    abandon_blocks[i] = xa_malloc(4000);
+    CHECK(abandon_blocks[i] != NULL);
+    memset(abandon_blocks[i], 0x44, 4000);
+  }
+  for (int i = 0; i < ABANDON_N; i++) {
+    if (i % 500 != 0) xa_free(abandon_blocks[i]);
+  }
+  return NULL;
 }
 
 int main(void) {
@@ -70,6 +91,20 @@ int main(void) {
   size_t rss_segs_aged = xa__os_rss();
   CHECK_MSG(rss_segs_aged + 4 * MIB <= rss_segs, "segment cache still resident: RSS %zu -> %zu", rss_segs,
             rss_segs_aged);
+
+  /* Abandoned segments: their free pages are purged once they stayed
+   * abandoned for the delay (one of them may be reclaimed by our slow path
+   * instead, and keeps its pages). */
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, abandoner, NULL) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  size_t rss_abandoned = xa__os_rss();
+  wait_ms(XA_CACHE_DELAY_MS + 50);
+  keep[nkeep++] = fresh_page_alloc(&next_size);
+  size_t rss_abandoned_aged = xa__os_rss();
+  CHECK_MSG(rss_abandoned_aged + 12 * MIB <= rss_abandoned, "abandoned free pages still resident: RSS %zu -> %zu",
+            rss_abandoned, rss_abandoned_aged);
+  for (int i = 0; i < ABANDON_N; i += 500) xa_free(abandon_blocks[i]);  /* from another thread than their owner's */
 
   for (int i = 0; i < nkeep; i++) xa_free(keep[i]);
   return 0;
