@@ -372,7 +372,6 @@ void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   free_unlink(tld, seg);
   all_unlink(tld, seg);
   seg->abandoned_at = xa__os_clock_ms();
-  seg->abandoned_purged = 0;
   /* From here on every free into this segment is a cross-thread free. */
   atomic_store_explicit(&seg->owner, 0, memory_order_release);
   xa__lock(&abandoned_lock);
@@ -397,13 +396,12 @@ static bool abandoned_sweep_due(uint64_t now) {
  * their free pages go back to the OS. (Purging at once would cost thread
  * churn dearly: exiting threads' segments are usually reclaimed soon.)
  * Under the list lock nobody else touches their bookkeeping; frees into them
- * only push on xthread_free. Skipped when the lock is busy. */
+ * only push on xthread_free. Skipped when the lock is busy. A segment purged
+ * by an earlier sweep has no dirty free page left: it costs no system call. */
 static void abandoned_age(uint64_t before) {
   if (!xa__lock_try(&abandoned_lock)) return;
   for (xa_segment_t* seg = abandoned_head; seg != NULL; seg = seg->abandoned_next) {
-    if (seg->abandoned_at > before || seg->abandoned_purged) continue;
-    segment_purge_free_pages(seg);
-    seg->abandoned_purged = 1;
+    if (seg->abandoned_at <= before) segment_purge_free_pages(seg);
   }
   xa__unlock(&abandoned_lock);
 }

@@ -73,7 +73,6 @@ typedef struct xa_segment_s {
   uint8_t in_free_list;          /* owner */
   struct xa_segment_s* abandoned_next; /* abandoned-list lock */
   uint64_t abandoned_at;         /* abandoned-list lock: clock (ms) when abandoned */
-  uint8_t abandoned_purged;      /* abandoned-list lock: its free pages were purged since */
   xa_page_t pages[];             /* page_count descriptors */
 } xa_segment_t;
 
