@@ -78,8 +78,9 @@
 #define XA_HUGE_CACHE_SEGMENT  ((size_t)64 << 20)
 #define XA_HUGE_CACHE_BYTES    ((size_t)128 << 20)
 
-/* Segments kept per thread for reuse before they go back to the OS. */
-#define XA_SEGMENT_CACHE 16
+/* Empty segments a thread may keep for reuse (option segment_cache; the
+ * purge delay bounds how long they stay). */
+#define XA_SEGMENT_CACHE 64
 
 /* The default purge delay (option purge_delay): free pages, cached segments
  * and abandoned memory go back to the OS after this long. The caches are for
