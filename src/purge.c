@@ -25,7 +25,12 @@ static void collect_abandoned_page(xa_page_t* page) { xa__page_collect(page); }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
+static _Atomic(int) pass_running;
+
 uint64_t xa__purge_run(uint64_t now, bool force) {
+  /* One pass at a time: a pass frees blocks (late thread data), and those
+   * frees must not start another pass inside it. */
+  if (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) return now + XA_PURGE_RETRY_MS;
   uint64_t next = UINT64_MAX;
   for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
     next = min_u64(next, xa__segments_purge_due(t, now, force, false));
@@ -34,6 +39,7 @@ uint64_t xa__purge_run(uint64_t now, bool force) {
   next = min_u64(next, xa__huge_cache_age(now, force));
   xa_late_check_fun* late = atomic_load(&late_check);
   if (late != NULL) next = min_u64(next, late(now));
+  atomic_store_explicit(&pass_running, 0, memory_order_release);
   return next;
 }
 
@@ -72,4 +78,7 @@ void xa__purge_thread_maybe_start(void) {
 }
 
 /* The thread does not exist in a fork child: the next safe point starts one. */
-void xa__purge_fork_child(void) { atomic_store(&purge_thread_state, 0); }
+void xa__purge_fork_child(void) {
+  atomic_store(&purge_thread_state, 0);
+  atomic_store(&pass_running, 0);
+}
