@@ -121,9 +121,11 @@ xa_heap_t* xa__thread_init(void) {
   tld->heap_original = heap;
   tld->heap_default = heap;
   tld->heaps = heap;
+  xa__lock(&tld->lock);  /* a purge pass may be looking at the recycled tld */
   tld->segments = NULL;
-  tld->free_segments[0] = tld->free_segments[1] = NULL;
   tld->cache_count = 0;
+  xa__unlock(&tld->lock);
+  tld->free_segments[0] = tld->free_segments[1] = NULL;
   tld->collect_at = 0;
   tld->tid = xa__os_thread_id();
   tld->active = true;
