@@ -24,10 +24,9 @@
  * runs unpaced).  A worker retires after LIFE/2 .. 3*LIFE/2 steps (its ring
  * and current batch are freed, its blocks in the shared tables live on) and
  * the main thread starts a replacement at once, so THREADS workers run all
- * the time.  The
- * tables bound the live set: at most SMALL_SLOTS KiB + MEDIUM_SLOTS * 64 KiB
- * + LARGE_SLOTS MiB + the batches and rings (about 60 MiB on average, under
- * 100 MiB, with the defaults).  Every block has its size in its first 4
+ * the time.  The tables bound the live set: at most SMALL_SLOTS KiB +
+ * MEDIUM_SLOTS * 64 KiB + LARGE_SLOTS MiB, plus the batches and rings (with
+ * the defaults the live bytes level off at 50-57 MiB).  Every block has its size in its first 4
  * bytes, a tag in its last byte, and one byte written in every 4 KiB, so all
  * of its pages are resident; the tags are checked before each free.
  *
