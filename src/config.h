@@ -89,6 +89,11 @@
  * in a loop is not purged and refaulted each round. */
 #define XA_CACHE_DELAY_MS 100
 
+/* A timed purge pass runs inside some thread's malloc or free: it gives back
+ * at most this much of free pages per call (about 2 ms of madvise) and leaves
+ * the rest to the next slow path. */
+#define XA_PURGE_PASS_BYTES ((size_t)16 << 20)
+
 /* A purge pass that found a lock busy tries again this much later. */
 #define XA_PURGE_RETRY_MS 10
 

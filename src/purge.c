@@ -31,6 +31,7 @@ uint64_t xa__purge_run(uint64_t now, bool force) {
   /* One pass at a time: a pass frees blocks (late thread data), and those
    * frees must not start another pass inside it. */
   if (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) return now + XA_PURGE_RETRY_MS;
+  xa__purge_budget(force ? SIZE_MAX : XA_PURGE_PASS_BYTES);
   uint64_t next = UINT64_MAX;
   for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
     next = min_u64(next, xa__segments_purge_due(t, now, force, false));
@@ -39,6 +40,7 @@ uint64_t xa__purge_run(uint64_t now, bool force) {
   next = min_u64(next, xa__huge_cache_age(now, force));
   xa_late_check_fun* late = atomic_load(&late_check);
   if (late != NULL) next = min_u64(next, late(now));
+  xa__purge_budget(SIZE_MAX);
   atomic_store_explicit(&pass_running, 0, memory_order_release);
   return next;
 }

@@ -66,6 +66,8 @@ static void free_unlink(xa_tld_t* tld, xa_segment_t* seg) {
 
 /* ---- creation and release ---------------------------------------------------- */
 
+static uint64_t deadline_after(uint64_t now);
+
 static size_t page_bytes(const xa_segment_t* seg, uint32_t i) {
   size_t size;
   xa__segment_page_area(seg, &seg->pages[i], &size);
@@ -79,6 +81,14 @@ static void purge_range(uint8_t* start, size_t size) {
   xa__stat_add(XA_STAT_purges, 1);
 }
 
+/* Bytes a timed (not forced) purge pass may still give back: a pass runs
+ * inside some thread's malloc or free, so it stops after this much and the
+ * rest is due at once, for the next slow path (keeps each call short). Only
+ * one pass runs at a time (purge.c), and only passes purge without force. */
+static size_t pass_budget = SIZE_MAX;
+
+void xa__purge_budget(size_t bytes) { pass_budget = bytes; }
+
 /* Purge seg's free, dirty pages that are due at `now` (all of them with
  * force), one call per run of neighbours; returns the earliest deadline left
  * (UINT64_MAX: none). Caller holds what guards the pages' state. */
@@ -90,7 +100,9 @@ static uint64_t segment_purge_pages(xa_segment_t* seg, uint64_t now, bool force)
   for (uint32_t i = 0; i <= seg->page_count; i++) {
     xa_page_t* page = i < seg->page_count ? &seg->pages[i] : NULL;
     if (page != NULL && !page->in_use && page->dirty) {
-      if (force || page->purge_at <= now) {
+      if (!force && page->purge_at <= now && pass_budget < run_size + ((size_t)1 << seg->page_shift)) {
+        if (now < next) next = now;  /* over budget: the next pass takes it */
+      } else if (force || page->purge_at <= now) {
         size_t size;
         uint8_t* start = xa__segment_page_area(seg, page, &size);
         if (run == NULL) run = start;
@@ -104,7 +116,9 @@ static uint64_t segment_purge_pages(xa_segment_t* seg, uint64_t now, bool force)
     }
     if (run != NULL) {
       purge_range(run, run_size);
+      if (!force && pass_budget != SIZE_MAX) pass_budget = pass_budget > run_size ? pass_budget - run_size : 0;
       run = NULL;
+      run_size = 0;
     }
   }
   return next;
@@ -130,7 +144,17 @@ static void segment_format(xa_segment_t* seg, xa_kind_t kind, bool fresh) {
   seg->in_free_list = 0;
   seg->abandoned_next = NULL;
   memset(seg->pages, 0, seg->page_count * sizeof(xa_page_t));
-  if (keep_dirty) for (uint32_t i = 0; i < seg->page_count; i++) seg->pages[i].dirty = dirty[i];
+  if (keep_dirty) {
+    /* Reused from the cache: its pages count as freed now, not when they
+     * were freed before the segment was cached (a pass would otherwise purge
+     * them just before the allocations that reuse them). */
+    uint64_t due = deadline_after(xa__os_clock_ms());
+    for (uint32_t i = 0; i < seg->page_count; i++) {
+      seg->pages[i].dirty = dirty[i];
+      seg->pages[i].purge_at = due;
+    }
+    if (due != UINT64_MAX) xa__purge_schedule(due);
+  }
 }
 
 static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
@@ -410,7 +434,7 @@ bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
     return true;
   }
   free_link(tld, seg);
-  if (due <= now) segment_purge_pages(seg, now, false);  /* purge_delay 0 */
+  if (due <= now) segment_purge_pages(seg, now, true);  /* purge_delay 0: everything free goes */
   xa__unlock(&tld->lock);
   if (due > now && due != UINT64_MAX) xa__purge_schedule(due);
   return false;

@@ -53,6 +53,9 @@ XA_INTERNAL uint64_t xa__purge_due(void);
 /* Take the pass requested for `due`: true for exactly one caller. */
 XA_INTERNAL bool xa__purge_claim(uint64_t due);
 
+/* Limit what the next timed pass purges (SIZE_MAX: no limit). */
+XA_INTERNAL void xa__purge_budget(size_t bytes);
+
 /* Purge tld's free pages that are due at now (all with force) and age out its
  * segment cache; any thread may call it (it takes tld->lock; without wait it
  * only tries). Returns the earliest deadline left (UINT64_MAX: none). */
