@@ -139,3 +139,19 @@ size_t xa__os_rss(void) {
 uint64_t xa__os_clock_ms(void) { return GetTickCount64(); }
 
 void xa__os_yield(void) { SwitchToThread(); }
+
+void xa__os_env_visit(xa_env_visit_fn* visit, void* arg) {
+  /* The block comes from the process heap (HeapAlloc), not from malloc. */
+  DWORD err = GetLastError();
+  char* block = GetEnvironmentStringsA();
+  if (block != NULL) {
+    for (char* e = block; *e != 0; e += strlen(e) + 1) {
+      if (*e == '=') continue;  /* per-drive directories such as "=C:=C:\\" */
+      if (!visit(e, arg)) break;
+    }
+    FreeEnvironmentStringsA(block);
+  }
+  SetLastError(err);
+}
+
+int64_t xa__os_cgroup_memory_max(void) { return -1; }  /* no cgroups on Windows */
