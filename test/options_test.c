@@ -19,6 +19,7 @@
 #include "xa_test.h"
 
 #if defined(_WIN32)
+#include <fcntl.h>
 #include <io.h>
 #include <process.h>
 #include <windows.h>
@@ -94,7 +95,9 @@ static char* read_file(const char* path) {
 }
 
 static char self_path[4096];
+#if !defined(_WIN32)
 static const char* cgroup_procs;  /* a cgroup the next child joins (Linux) */
+#endif
 
 /* Run this program as "child" with the parent's environment minus every
  * XALLOC_ variable, plus vars (NULL-terminated "NAME=value" strings). */
