@@ -153,9 +153,22 @@ static child_t run_child(const char* const* vars) {
     int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(98);
-    char* args[] = {self_path, (char*)"child", NULL};
-    execve(self_path, args, envp);
-    _exit(99);
+    /* Cross-built: run the child through the same emulator (qemu-user
+     * passes an execve of a foreign binary straight to the host kernel). */
+    char* args[16];
+    int k = 0;
+    static char emulator[1024];
+    const char* emu = getenv("XA_TEST_EMULATOR");
+    if (emu != NULL && *emu != 0) {
+      snprintf(emulator, sizeof(emulator), "%s", emu);
+      for (char* t = strtok(emulator, ";"); t != NULL && k < 12; t = strtok(NULL, ";")) args[k++] = t;
+    }
+    args[k++] = self_path;
+    args[k++] = (char*)"child";
+    args[k] = NULL;
+    if (k > 2) execvpe(args[0], args, envp);
+    else execve(self_path, args, envp);
+    _exit(99);  /* reported by the parent as the child's status */
   }
   int st = 0;
   CHECK(waitpid(pid, &st, 0) == pid);
@@ -623,7 +636,7 @@ static int check_docs(const char* path) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "child") == 0) {
-    free(malloc(100));  /* initialised for sure */
+    xa_free(xa_malloc(100));  /* xalloc initialised (and linked in, when malloc is not overridden) */
     printf("\n");
     for (int i = 0; i < XA_OPT_COUNT; i++) {
       long long v;
@@ -640,6 +653,10 @@ int main(int argc, char** argv) {
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
   if (n > 0) self_path[n] = 0;
   else snprintf(self_path, sizeof(self_path), "%s", argv[0]);
+#endif
+#if !defined(_WIN32)
+  const char* emu = getenv("XA_TEST_EMULATOR");
+  if (emu != NULL && *emu != 0) printf("children run through %s\n", emu);
 #endif
   test_api();
   test_env();
