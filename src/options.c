@@ -16,8 +16,6 @@ typedef enum { OPT_BOOL, OPT_MS, OPT_COUNT, OPT_SIZE, OPT_CHOICE } opt_type_t;
 static const char* const type_names[] = {"bool", "ms", "count", "size", "choice"};
 
 #define WORD_CGROUP INT64_MIN  /* limit:cgroup, resolved when parsed */
-#define KIB ((int64_t)1 << 10)
-#define GIB ((int64_t)1 << 30)
 #define TIB ((int64_t)1 << 40)
 
 typedef struct {
@@ -54,34 +52,34 @@ _Static_assert(XA_SEGMENT_CACHE == 16, "segment_cache's form text says 0 to 16")
 static const option_desc_t option_table[XA_OPT_COUNT] = {
   [XA_OPT_SHOW_STATS] = {"show_stats", OPT_CHOICE, DEFAULT_SHOW_STATS, 0, 2, true, true, stats_words, NULL, 0,
     "off, text or json (1/true/yes/on = text, 0/false/no/off = off)",
-    "statistics at exit are asked for, not imposed on every program's stderr"},
+    "Statistics at exit are asked for, not written on every program's stderr."},
   [XA_OPT_VERBOSE] = {"verbose", OPT_BOOL, DEFAULT_VERBOSE, 0, 1, true, false, NULL, NULL, 0,
     "1/0, true/false, yes/no or on/off",
-    "a library stays quiet unless asked (the first misuse is reported anyway)"},
+    "A library stays quiet unless asked; the first misuse of the process is reported anyway."},
   [XA_OPT_PURGE_DELAY] = {"purge_delay", OPT_MS, DEFAULT_PURGE_DELAY, -1, INT32_MAX, true, false, NULL, NULL, 0,
     "milliseconds from -1 to 2147483647 (0 = at once, -1 = never)",
-    "memory freed and reused within a burst is not purged and refaulted; idle memory still leaves soon"},
+    "Memory freed and reused within a burst is not purged and faulted in again; idle memory still leaves soon."},
   [XA_OPT_PURGE_MODE] = {"purge_mode", OPT_CHOICE, DEFAULT_PURGE_MODE, 0, 1, true, false, purge_words, NULL, 0,
     "dontneed or free",
-    "purged pages leave RSS at once, so what tools and limits see is what xalloc holds"},
+    "Purged pages leave the resident set at once, so what top, cgroups and limit see is what xalloc holds."},
   [XA_OPT_PURGE_THREAD] = {"purge_thread", OPT_BOOL, DEFAULT_PURGE_THREAD, 0, 1, true, false, NULL, NULL, 0,
     "1/0, true/false, yes/no or on/off",
-    "no thread is started behind the program's back; allocation and free slow paths purge"},
+    "No thread is started behind the program's back; the allocation and free slow paths purge."},
   [XA_OPT_SEGMENT_CACHE] = {"segment_cache", OPT_COUNT, DEFAULT_SEGMENT_CACHE, 0, XA_SEGMENT_CACHE, true, false,
     NULL, NULL, 0,
     "a count from 0 to 16",
-    "absorbs a thread's bursts of segment churn; unused segments still go back after the purge delay"},
+    "Absorbs a thread's bursts of segment churn; unused segments still go back after the purge delay."},
   [XA_OPT_ARENA_RESERVE] = {"arena_reserve", OPT_SIZE, DEFAULT_ARENA_RESERVE, -1, 64 * TIB, false, false, NULL,
     "auto", -1,
     "a size such as 512K, 64M or 64G, 0 for none, or auto",
-    "auto: 64 GiB of address space (no memory) for cheap lookups, none under a finite RLIMIT_AS"},
+    "auto reserves 64 GiB of address space (no memory) for cheap pointer lookups, and none under a finite RLIMIT_AS."},
   [XA_OPT_LIMIT] = {"limit", OPT_SIZE, DEFAULT_LIMIT, 0, (int64_t)1 << 62, true, false, NULL, "cgroup",
     WORD_CGROUP,
     "a size such as 512K, 64M or 2G (0 = no limit), or cgroup",
-    "no limit, as with malloc; a limit is for programs that prefer NULL to being OOM-killed"},
+    "No limit, as with malloc; a limit is for programs that would rather get NULL than be killed by the OOM killer."},
   [XA_OPT_THP] = {"thp", OPT_CHOICE, DEFAULT_THP, 0, 2, false, false, thp_words, NULL, 0,
     "never, madvise or always",
-    "the system's transparent-huge-page policy is the administrator's choice"},
+    "The system's transparent-huge-page policy is the administrator's choice."},
 };
 
 /* XALLOC_ variables that are not options but are known: not typos. */

@@ -589,7 +589,8 @@ static int check_docs(const char* path) {
     char* type = var ? cell(&p) : NULL;
     char* dflt = type ? cell(&p) : NULL;
     char* runtime = dflt ? cell(&p) : NULL;
-    CHECK_MSG(runtime != NULL, "short row in %s's options table", path);
+    char* reason = runtime ? cell(&p) : NULL;
+    CHECK_MSG(reason != NULL, "short row in %s's options table", path);
     rows++;
     int i = -1;
     for (int k = 0; k < XA_OPT_COUNT; k++) {
@@ -612,6 +613,9 @@ static int check_docs(const char* path) {
       if (strcmp(dflt, text) != 0) fprintf(stderr, "docs: %s: default %s, the code's is %s\n", name, dflt, text), failures++;
       if (strncmp(runtime, rt, strlen(rt)) != 0)
         fprintf(stderr, "docs: %s: run time \"%s\", the code says %s\n", name, runtime, rt), failures++;
+      if (strcmp(reason, xa__option_reason((xa_option_t)i)) != 0)
+        fprintf(stderr, "docs: %s: reason \"%s\", the code's is \"%s\"\n", name, reason,
+                xa__option_reason((xa_option_t)i)), failures++;
     }
     if (eol == NULL) break;
     at = eol + 1;
