@@ -47,7 +47,8 @@ static const char* const thp_words[] = {"never", "madvise", "always", NULL};
 #define DEFAULT_LIMIT         0
 #define DEFAULT_THP           XA_THP_MADVISE
 
-_Static_assert(XA_SEGMENT_CACHE == 16, "segment_cache's form text says 0 to 16");
+#define XA_STR_(x) #x
+#define XA_STR(x) XA_STR_(x)
 
 static const option_desc_t option_table[XA_OPT_COUNT] = {
   [XA_OPT_SHOW_STATS] = {"show_stats", OPT_CHOICE, DEFAULT_SHOW_STATS, 0, 2, true, true, stats_words, NULL, 0,
@@ -67,7 +68,7 @@ static const option_desc_t option_table[XA_OPT_COUNT] = {
     "No thread is started behind the program's back; the allocation and free slow paths purge."},
   [XA_OPT_SEGMENT_CACHE] = {"segment_cache", OPT_COUNT, DEFAULT_SEGMENT_CACHE, 0, XA_SEGMENT_CACHE, true, false,
     NULL, NULL, 0,
-    "a count from 0 to 16",
+    "a count from 0 to " XA_STR(XA_SEGMENT_CACHE),
     "Absorbs a thread's bursts of segment churn; unused segments still go back after the purge delay."},
   [XA_OPT_ARENA_RESERVE] = {"arena_reserve", OPT_SIZE, DEFAULT_ARENA_RESERVE, -1, 64 * TIB, false, false, NULL,
     "auto", -1,
