@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +98,88 @@ bool xa__os_purge(void* p, size_t size) {
   return zeroed && start == (uintptr_t)p && end == (uintptr_t)p + size;
 }
 
+void xa__os_purge_lazy(void* p, size_t size) {
+#if defined(MADV_FREE)
+  size_t ps = xa__os_page_size();
+  uintptr_t start = xa_align_up((uintptr_t)p, ps);
+  uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(ps - 1);
+  if (end <= start) return;
+  int saved = errno;
+  int r = madvise((void*)start, end - start, MADV_FREE);
+  errno = saved;
+  if (r == 0) return;
+#endif
+  xa__os_purge(p, size);  /* kernels before 4.5 */
+}
+
+void xa__os_advise_thp(void* p, size_t size, int mode) {
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+  if (mode == 1) return;
+  int saved = errno;
+  madvise(p, size, mode == 0 ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+  errno = saved;
+#else
+  (void)p; (void)size; (void)mode;
+#endif
+}
+
+uint64_t xa__os_thread_id(void) {
+#if defined(SYS_gettid)
+  return (uint64_t)syscall(SYS_gettid);
+#else
+  return 0;
+#endif
+}
+
+bool xa__os_thread_alive(uint64_t id) {
+#if defined(SYS_tgkill)
+  if (id == 0) return true;
+  int saved = errno;
+  /* Signal 0 only checks that the thread exists in this process. */
+  long r = syscall(SYS_tgkill, (long)getpid(), (long)id, 0);
+  bool gone = r != 0 && errno == ESRCH;
+  errno = saved;
+  return !gone;
+#else
+  (void)id;
+  return true;
+#endif
+}
+
+static void (*os_thread_fn)(void);
+
+static void* os_thread_main(void* arg) {
+  (void)arg;
+  os_thread_fn();
+  return NULL;
+}
+
+bool xa__os_thread_start(void (*fn)(void)) {
+  int saved = errno;
+  os_thread_fn = fn;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  /* the new thread inherits it: no signal lands there */
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, (size_t)64 << 10);
+  pthread_t t;
+  int r = pthread_create(&t, &attr, os_thread_main, NULL);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return r == 0;
+}
+
+void xa__os_sleep_ms(uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  int saved = errno;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  errno = saved;
+}
+
 void xa__os_write_err(const char* msg, size_t len) {
   int saved = errno;
   while (len > 0) {
@@ -143,6 +228,10 @@ size_t xa__os_rss(void) {
 
 uint64_t xa__os_clock_ms(void) {
   struct timespec ts;
+#if defined(CLOCK_MONOTONIC_COARSE)
+  /* A few ms of resolution is plenty for delays, at a fraction of the cost. */
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0) return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
   if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
