@@ -32,6 +32,17 @@ XA_INLINE bool xa__option(xa_option_t opt) { return xa__option_get(opt) != 0; }
  * from the library constructor, when the environment surely exists. */
 XA_INTERNAL void xa__options_read(void);
 
+/* The table, for tests (docs/options.md is checked against it). */
+XA_INTERNAL const char* xa__option_name(xa_option_t opt);  /* "purge_delay"; NULL for XA_OPT_COUNT */
+XA_INTERNAL const char* xa__option_type(xa_option_t opt);  /* bool, ms, count, size or choice */
+XA_INTERNAL int64_t xa__option_default(xa_option_t opt);
+XA_INTERNAL bool xa__option_runtime(xa_option_t opt);      /* xa_option_set may change it later */
+XA_INTERNAL const char* xa__option_reason(xa_option_t opt);
+/* value as the text a user would write (64G, madvise, auto); returns its length. */
+XA_INTERNAL size_t xa__option_format(xa_option_t opt, int64_t value, char* buf, size_t cap);
+/* The i-th XALLOC_ variable that is known but no option (XALLOC_CONF, ...); NULL past the end. */
+XA_INTERNAL const char* xa__option_env_allowed(int i);
+
 /* A message on stderr when XALLOC_VERBOSE is on ("xalloc: " is prefixed). */
 XA_INTERNAL void xa__verbose(const char* msg, uintptr_t value);
 

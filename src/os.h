@@ -57,6 +57,18 @@ XA_INTERNAL void xa__os_write_err(const char* msg, size_t len);
 /* Read an environment variable without allocating (NULL if unset). */
 XA_INTERNAL const char* xa__os_getenv(const char* name);
 
+/* Call visit(entry, arg) for every "NAME=value" entry of the environment,
+ * without allocating through malloc; stops early when visit returns false.
+ * The entry is valid only during the call. */
+typedef bool xa_env_visit_fn(const char* entry, void* arg);
+XA_INTERNAL void xa__os_env_visit(xa_env_visit_fn* visit, void* arg);
+
+/* The memory limit of the process's cgroup in bytes, the tightest of its
+ * cgroup and their parents (cgroup v2 memory.max, else v1
+ * memory.limit_in_bytes); 0 when every level says unlimited, -1 when no
+ * limit file could be read (not Linux, no cgroup file system). */
+XA_INTERNAL int64_t xa__os_cgroup_memory_max(void);
+
 /* Resident set size of the process in bytes (0 if unknown). */
 XA_INTERNAL size_t xa__os_rss(void);
 

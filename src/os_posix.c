@@ -237,3 +237,102 @@ uint64_t xa__os_clock_ms(void) {
 }
 
 void xa__os_yield(void) { sched_yield(); }
+
+void xa__os_env_visit(xa_env_visit_fn* visit, void* arg) {
+  if (environ == NULL) return;
+  for (char** e = environ; *e != NULL; e++) {
+    if (!visit(*e, arg)) return;
+  }
+}
+
+/* Reads a small file into buf (NUL-terminated); the length, or -1. */
+static ssize_t read_small_file(const char* path, char* buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = 0;
+  while (len + 1 < cap) {
+    ssize_t n = read(fd, buf + len, cap - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = 0;
+  return (ssize_t)len;
+}
+
+/* The limit in one cgroup file: bytes, 0 for unlimited, -1 unreadable. */
+static int64_t cgroup_limit_file(const char* path) {
+  char text[64];
+  if (read_small_file(path, text, sizeof(text)) <= 0) return -1;
+  if (strncmp(text, "max", 3) == 0) return 0;
+  uint64_t v = 0;
+  const char* s = text;
+  if (*s < '0' || *s > '9') return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (UINT64_MAX - 9) / 10) return 0;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  /* v1 says "unlimited" with LONG_MAX rounded down to a page. */
+  return v >= ((uint64_t)1 << 62) ? 0 : (int64_t)v;
+}
+
+/* The tightest limit of the cgroup at mount+path and its ancestors. */
+static int64_t cgroup_limit_walk(const char* mount, const char* path, size_t path_len, const char* file) {
+  char full[1024];
+  size_t mlen = strlen(mount), flen = strlen(file);
+  int64_t best = -1;
+  for (;;) {
+    while (path_len > 0 && path[path_len - 1] == '/') path_len--;
+    if (mlen + path_len + 1 + flen + 1 <= sizeof(full)) {
+      memcpy(full, mount, mlen);
+      memcpy(full + mlen, path, path_len);
+      full[mlen + path_len] = '/';
+      memcpy(full + mlen + path_len + 1, file, flen + 1);
+      int64_t v = cgroup_limit_file(full);
+      if (v == 0 && best < 0) best = 0;                    /* unlimited at this level */
+      else if (v > 0 && (best <= 0 || v < best)) best = v;  /* a tighter limit */
+    }
+    if (path_len == 0) return best;
+    while (path_len > 0 && path[path_len - 1] != '/') path_len--;
+  }
+}
+
+int64_t xa__os_cgroup_memory_max(void) {
+  int saved = errno;
+  char buf[4096];
+  int64_t result = -1;
+  if (read_small_file("/proc/self/cgroup", buf, sizeof(buf)) > 0) {
+    /* Lines "id:controllers:/path": v2 is "0::/path"; v1 lists "memory". */
+    const char* v2 = NULL;
+    const char* v1 = NULL;
+    size_t v2_len = 0, v1_len = 0;
+    for (const char* line = buf; *line != 0;) {
+      const char* end = strchr(line, '\n');
+      if (end == NULL) end = line + strlen(line);
+      const char* c1 = memchr(line, ':', (size_t)(end - line));
+      const char* c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+      if (c2 != NULL) {
+        if (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1) {
+          v2 = c2 + 1;
+          v2_len = (size_t)(end - v2);
+        }
+        for (const char* w = c1 + 1; w < c2;) {
+          const char* comma = memchr(w, ',', (size_t)(c2 - w));
+          const char* wend = comma != NULL ? comma : c2;
+          if (wend - w == 6 && memcmp(w, "memory", 6) == 0) {
+            v1 = c2 + 1;
+            v1_len = (size_t)(end - v1);
+          }
+          w = wend + 1;
+        }
+      }
+      line = *end != 0 ? end + 1 : end;
+    }
+    if (v2 != NULL) result = cgroup_limit_walk("/sys/fs/cgroup", v2, v2_len, "memory.max");
+    if (result < 0 && v1 != NULL)
+      result = cgroup_limit_walk("/sys/fs/cgroup/memory", v1, v1_len, "memory.limit_in_bytes");
+  }
+  errno = saved;
+  return result;
+}

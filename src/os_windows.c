@@ -171,3 +171,19 @@ bool xa__os_thread_start(void (*fn)(void)) {
 void xa__os_sleep_ms(uint64_t ms) { Sleep((DWORD)ms); }
 
 void xa__os_yield(void) { SwitchToThread(); }
+
+void xa__os_env_visit(xa_env_visit_fn* visit, void* arg) {
+  /* The block comes from the process heap (HeapAlloc), not from malloc. */
+  DWORD err = GetLastError();
+  char* block = GetEnvironmentStringsA();
+  if (block != NULL) {
+    for (char* e = block; *e != 0; e += strlen(e) + 1) {
+      if (*e == '=') continue;  /* per-drive directories such as "=C:=C:\\" */
+      if (!visit(e, arg)) break;
+    }
+    FreeEnvironmentStringsA(block);
+  }
+  SetLastError(err);
+}
+
+int64_t xa__os_cgroup_memory_max(void) { return -1; }  /* no cgroups on Windows */
