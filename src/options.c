@@ -5,6 +5,7 @@
  * stack buffers. docs/options.md describes the same table (a test checks). */
 #include "xalloc.h"
 #include "options.h"
+#include "purge.h"
 #include "lock.h"
 #include "os.h"
 #include <errno.h>
@@ -562,6 +563,9 @@ XA_API bool xa_option_set(const char* name, const char* value) {
     errno = EPERM;
     return false;
   }
+  /* A safe point for pthread_create's own allocations: the caller is in
+   * no allocator path. */
+  if (opt == XA_OPT_PURGE_THREAD && v != 0) xa__purge_thread_maybe_start();
   return true;
 }
 
