@@ -329,9 +329,34 @@ int64_t xa__os_cgroup_memory_max(void) {
       }
       line = *end != 0 ? end + 1 : end;
     }
-    if (v2 != NULL) result = cgroup_limit_walk("/sys/fs/cgroup", v2, v2_len, "memory.max");
-    if (result < 0 && v1 != NULL)
+    const char* usage_file = NULL;
+    const char* mount = NULL;
+    const char* path = NULL;
+    size_t path_len = 0;
+    if (v2 != NULL) {
+      result = cgroup_limit_walk("/sys/fs/cgroup", v2, v2_len, "memory.max");
+      mount = "/sys/fs/cgroup", path = v2, path_len = v2_len, usage_file = "memory.current";
+    }
+    if (result < 0 && v1 != NULL) {
       result = cgroup_limit_walk("/sys/fs/cgroup/memory", v1, v1_len, "memory.limit_in_bytes");
+      mount = "/sys/fs/cgroup/memory", path = v1, path_len = v1_len, usage_file = "memory.usage_in_bytes";
+    }
+    /* The cgroup also holds what is not xalloc's (code, stacks, page cache,
+     * other processes): the limit is the room left when it is read, so that
+     * xalloc answers ENOMEM before the cgroup's OOM killer acts. */
+    if (result > 0 && mount != NULL) {
+      char full[1024];
+      size_t mlen = strlen(mount), flen = strlen(usage_file);
+      while (path_len > 0 && path[path_len - 1] == '/') path_len--;
+      if (mlen + path_len + 1 + flen + 1 <= sizeof(full)) {
+        memcpy(full, mount, mlen);
+        memcpy(full + mlen, path, path_len);
+        full[mlen + path_len] = '/';
+        memcpy(full + mlen + path_len + 1, usage_file, flen + 1);
+        int64_t used = cgroup_limit_file(full);
+        if (used > 0) result = used < result - ((int64_t)1 << 20) ? result - used : ((int64_t)1 << 20);
+      }
+    }
   }
   errno = saved;
   return result;

@@ -435,10 +435,12 @@ static void test_cgroup(void) {
     cgroup_procs = procs;
     c = run_child(vars);
     cgroup_procs = NULL;
-    CHECK_MSG(c.value[option_index("limit")] == 300LL << 20, "limit:cgroup in a 300 MiB cgroup gave %lld",
-              c.value[option_index("limit")]);
+    /* The room left: the limit less what the cgroup already holds (the
+     * child itself, some page cache), which is small in a fresh cgroup. */
+    long long got = c.value[option_index("limit")];
+    CHECK_MSG(got <= 300LL << 20 && got >= 236LL << 20, "limit:cgroup in a 300 MiB cgroup gave %lld", got);
     free(c.err);
-    printf("limit:cgroup in a cgroup of 300 MiB: ok\n");
+    printf("limit:cgroup in a cgroup of 300 MiB: %lld MiB of room: ok\n", got >> 20);
   } else {
     printf("skip: limit:cgroup in a cgroup of our own: %s\n", why);
   }
