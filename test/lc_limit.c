@@ -81,6 +81,7 @@ int main(void) {
   static const size_t sizes[] = {100, 1000, 20000, 200000};
   for (int how = 0; how < 4; how++) {
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+      if (how != 0 && (s == 0 || s == 2)) continue;  /* every size once, every entry point twice */
       size_t count = fill(sizes[s], how, 0);
       size_t bytes = count * (how == 2 && sizes[s] < 4096 ? 4096 : sizes[s]);
       fprintf(stderr, "entry %d, %zu-byte blocks: %zu MiB before the limit\n", how, sizes[s], bytes >> 20);

@@ -49,7 +49,7 @@ if(NOT WIN32)
   endforeach()
   # The hard memory limit, at 256 MiB.
   xa_test(lc_limit INTERNAL SOURCES lc_limit.c LABELS lifecycle TIMEOUT 600)
-  set_tests_properties(lc_limit PROPERTIES ENVIRONMENT "XALLOC_LIMIT=268435456")
+  set_tests_properties(lc_limit PROPERTIES ENVIRONMENT "XALLOC_CONF=limit:256M")
 endif()
 
 # The field scenario under valgrind: any read of unmapped memory fails it.
