@@ -120,9 +120,11 @@ static xa_page_t* block_page(const void* p, const char* what) {
   return xa__segment_page_of((xa_segment_t*)segaddr, p);
 }
 
+/* Bytes usable from p on, or 0 when p is not a block (or aligned block)
+ * start that the page handed out. */
 static size_t page_usable(const xa_page_t* page, const void* p) {
-  const uint8_t* block = p;
-  if (xa__page_flags(page) & XA_PF_ALIGNED) block = xa__page_block_of(page, p);
+  const uint8_t* block = (const uint8_t*)xa__page_block_checked(xa__page_segment(page), page, p);
+  if (block == NULL) return 0;
   return page->block_size - (size_t)((const uint8_t*)p - block);
 }
 
@@ -143,11 +145,16 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     errno = EINVAL;
     return NULL;
   }
+  size_t usable = page_usable(page, p);
+  if (xa_unlikely(usable == 0)) {  /* every block has room: p is not a block start */
+    xa__report_not_block("realloc of pointer", p);
+    errno = EINVAL;
+    return NULL;
+  }
   if (newsize == 0) {
     xa_free(p);
     return heap_malloc(heap, 0);
   }
-  size_t usable = page_usable(page, p);
   bool huge = xa__page_is_huge(page);
   if (newsize <= usable && (newsize >= usable / 2 || huge)) return p;  /* fits: stay in place */
   xa_segment_t* seg = xa__page_segment(page);

@@ -298,6 +298,13 @@ static void test_misc(void) {
   void* after = malloc(77);
   check_ours(after, "malloc after malloc_stats");
   free(after);
+  /* An interior pointer is no block: its usable size is 0, a defined answer. */
+  char* blk = malloc(100);
+  char* huge = malloc((size_t)4 << 20);
+  CHECK(malloc_usable_size(blk) >= 100 && malloc_usable_size(blk + 16) == 0);
+  CHECK(malloc_usable_size(huge) >= ((size_t)4 << 20) && malloc_usable_size(huge + 4096) == 0);
+  free(huge);
+  free(blk);
 }
 
 int main(void) {
