@@ -132,7 +132,9 @@ XA_API xa_heap_t* xa_heap_set_default(xa_heap_t* heap);
 
 /* Like xa_malloc / xa_calloc / xa_realloc / xa_malloc_aligned, from heap.
  * xa_heap_malloc(h, 0) behaves like xa_malloc(0). xa_heap_realloc moves the
- * block into heap when it has to move it. A NULL heap means the default heap. */
+ * block into heap when it has to move it. A NULL heap means the default heap.
+ * A heap of another thread gives NULL with errno=EINVAL (nothing is
+ * allocated, xa_heap_realloc leaves p untouched). */
 XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_SIZE(2);
 XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_SIZE2(2, 3);
 XA_API void* xa_heap_realloc(xa_heap_t* heap, void* p, size_t newsize) XA_ATTR_ALLOC_SIZE(3);

@@ -79,8 +79,22 @@ XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) { return xa__heap_mall
 
 XA_API void* xa_malloc(size_t size) { return heap_malloc(xa__tls_heap_get(), size); }
 
+/* The heap argument of the xa_heap_* allocation functions: NULL means the
+ * default heap; a heap of another thread gets NULL with EINVAL (its owner
+ * alone may change it). The empty heap (tld NULL) of a thread that has not
+ * allocated yet passes: the slow path sets the thread up. */
+static xa_heap_t* heap_arg(xa_heap_t* heap) {
+  if (heap == NULL) return xa__tls_heap_get();
+  if (xa_unlikely(heap->tld != xa__tls_tld_get() && heap->tld != NULL)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return heap;
+}
+
 XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) {
-  return heap_malloc(heap != NULL ? heap : xa__tls_heap_get(), size);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_malloc(heap, size) : NULL;
 }
 
 static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
@@ -105,7 +119,8 @@ static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
 XA_API void* xa_calloc(size_t count, size_t size) { return heap_calloc(xa__tls_heap_get(), count, size); }
 
 XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
-  return heap_calloc(heap != NULL ? heap : xa__tls_heap_get(), count, size);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_calloc(heap, count, size) : NULL;
 }
 
 /* ---- usable size and realloc ------------------------------------------------ */
@@ -192,7 +207,8 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
 XA_API void* xa_realloc(void* p, size_t newsize) { return heap_realloc(xa__tls_heap_get(), p, newsize); }
 
 XA_API void* xa_heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
-  return heap_realloc(heap != NULL ? heap : xa__tls_heap_get(), p, newsize);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_realloc(heap, p, newsize) : NULL;
 }
 
 XA_API void* xa_reallocarray(void* p, size_t count, size_t size) {
@@ -257,7 +273,8 @@ XA_API void* xa_malloc_aligned(size_t size, size_t alignment) {
 }
 
 XA_API void* xa_heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t alignment) {
-  return heap_malloc_aligned(heap != NULL ? heap : xa__tls_heap_get(), size, alignment);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_malloc_aligned(heap, size, alignment) : NULL;
 }
 
 /* ---- strings ------------------------------------------------------------------- */
