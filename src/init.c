@@ -28,26 +28,21 @@ static _Atomic(xa_tld_t*) tld_all;
 
 /* ---- fork ----------------------------------------------------------------------- */
 
-void xa__on_fork_prepare(void) {
-  xa__lock(&pool_lock);
-  xa__segment_fork_prepare();
-  xa__arena_fork_prepare();
-  xa__meta_fork_prepare();
-}
-void xa__on_fork_parent(void) {
-  xa__meta_fork_parent();
-  xa__arena_fork_parent();
-  xa__segment_fork_parent();
-  xa__unlock(&pool_lock);
-}
+/* No lock is taken before fork (design.md, "fork"): a fork-prepare handler
+ * that waits for our locks deadlocks with stdio (a thread holding a FILE
+ * lock waits in malloc while fork waits for that FILE) and with a fork from
+ * a signal handler that interrupted a fork or a malloc. Instead, in the
+ * child every lock is freed, and a structure whose lock was held at the fork
+ * is discarded (its memory leaks) rather than trusted. */
 void xa__on_fork_child(void) {
-  /* Only the forking thread exists in the child: locks held by others at the
-   * fork were taken by fork_prepare on its behalf, so just reset them. */
+  if (xa__lock_fork_child(&pool_lock)) tld_pool = NULL;  /* pooled thread data leaks */
   xa__meta_fork_child();
   xa__arena_fork_child();
   xa__segment_fork_child();
-  xa__lock_reset(&pool_lock);
   xa__segmap_fork_child();
+  /* A thread of the parent was setting the process up: finish it here. */
+  int expect = 1;
+  if (atomic_compare_exchange_strong(&process_state, &expect, 2)) xa__options_read();
 }
 
 /* ---- process --------------------------------------------------------------------- */
