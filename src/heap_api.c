@@ -38,17 +38,6 @@ XA_API xa_heap_t* xa_heap_new(void) {
   return heap;
 }
 
-static void heap_release(xa_tld_t* tld, xa_heap_t* heap) {
-  for (xa_heap_t** link = &tld->heaps; *link != NULL; link = &(*link)->next) {
-    if (*link == heap) {
-      *link = heap->next;
-      break;
-    }
-  }
-  xa__meta_free(heap, sizeof(xa_heap_t));
-  xa__stat_add(XA_STAT_heaps, -1);
-}
-
 XA_API void xa_heap_delete(xa_heap_t* heap) {
   if (!heap_is_mine(heap) || heap->is_original) return;
   xa_tld_t* tld = heap->tld;
@@ -59,7 +48,7 @@ XA_API void xa_heap_delete(xa_heap_t* heap) {
     xa__thread_set_default(tld, target);
   }
   xa__heap_move_pages(heap, target);
-  heap_release(tld, heap);
+  xa__thread_heap_release(tld, heap);
   if (XA_DEBUG) xa__validate();
 }
 
@@ -71,7 +60,7 @@ XA_API void xa_heap_destroy(xa_heap_t* heap) {
   xa__inbox_drain(&tld->inbox);
   if (tld->heap_default == heap) xa__thread_set_default(tld, tld->heap_original);
   xa__heap_free_own_pages(heap);
-  heap_release(tld, heap);
+  xa__thread_heap_release(tld, heap);
   if (XA_DEBUG) xa__validate();
 }
 

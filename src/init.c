@@ -153,7 +153,7 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
 
 /* ---- thread exit ------------------------------------------------------------------- */
 
-static void heap_unlink_free(xa_tld_t* tld, xa_heap_t* heap) {
+void xa__thread_heap_release(xa_tld_t* tld, xa_heap_t* heap) {
   for (xa_heap_t** link = &tld->heaps; *link != NULL; link = &(*link)->next) {
     if (*link == heap) {
       *link = heap->next;
@@ -173,7 +173,7 @@ static void thread_done(xa_tld_t* tld) {
   while (tld->heaps != original || original->next != NULL) {
     xa_heap_t* h = tld->heaps != original ? tld->heaps : original->next;
     xa__heap_move_pages(h, original);
-    heap_unlink_free(tld, h);
+    xa__thread_heap_release(tld, h);
   }
   /* 3. free what is free */
   xa__heap_collect_pages(original);
@@ -184,7 +184,7 @@ static void thread_done(xa_tld_t* tld) {
   /* 5. blocks that arrived meanwhile are freed by their new rules */
   xa__inbox_drain(&tld->inbox);
   xa__segment_cache_release(tld);
-  heap_unlink_free(tld, original);
+  xa__thread_heap_release(tld, original);
   tld->heap_original = tld->heap_default = NULL;
   tld->active = false;
   xa__tls_heap_set(&xa__heap_empty);

@@ -114,8 +114,6 @@ typedef struct xa_tld_s {
   struct xa_tld_s* pool_next;    /* pool lock: recycled thread data */
   struct xa_tld_s* all_next;     /* immutable once linked: every tld ever made */
   _Atomic(bool) active;          /* a thread is using it */
-  bool done_registered;          /* thread-exit destructor armed */
-  uint64_t reclaim_tick;         /* owner: paces reclaim attempts */
 } xa_tld_t;
 
 #endif
