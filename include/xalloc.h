@@ -58,7 +58,8 @@ XA_API void* xa_calloc(size_t count, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_S
 /* Resize p to newsize bytes, keeping min(old, new) bytes of content.
  * p == NULL behaves like xa_malloc(newsize). newsize == 0 frees p and returns
  * what xa_malloc(0) returns. On failure returns NULL (ENOMEM) and p is untouched;
- * a p that xalloc did not hand out is reported on stderr and gives NULL, EINVAL.
+ * a p that xalloc did not hand out (a pointer into the middle of a block
+ * included) is reported on stderr and gives NULL, EINVAL.
  * Growing within xa_usable_size(p), or shrinking to at least half of it, stays
  * in place; otherwise the block may move, and a moved block has the plain
  * alignment of its new size (as with libc realloc), not that of an earlier
@@ -70,8 +71,11 @@ XA_API void* xa_reallocarray(void* p, size_t count, size_t size) XA_ATTR_ALLOC_S
 
 /* Free a block. NULL is ignored. Any thread may free any block, including
  * blocks of heaps that were deleted and of threads that have exited.
- * A pointer that xalloc did not hand out, and a block that is already free
- * (double free), are reported once on stderr and ignored. */
+ * A pointer that xalloc did not hand out (a pointer into the middle of a
+ * block included), and a block that is already free (double free), are
+ * reported once on stderr and ignored. A free list found overwritten (use
+ * after free, overflow into a free block) is reported and dropped: its
+ * blocks are leaked, the program goes on. */
 XA_API void xa_free(void* p);
 
 /* Allocate size bytes aligned to `alignment`, which must be a power of two.
@@ -80,8 +84,9 @@ XA_API void xa_free(void* p);
  * -> NULL, errno=EINVAL. */
 XA_API void* xa_malloc_aligned(size_t size, size_t alignment) XA_ATTR_MALLOC XA_ATTR_ALLOC_SIZE(1);
 
-/* Number of bytes usable in the block p (>= the size requested); 0 for NULL
- * and for pointers xalloc did not hand out. */
+/* Number of bytes usable in the block p (>= the size requested); 0 for NULL,
+ * for pointers xalloc did not hand out and for pointers into the middle of a
+ * block. */
 XA_API size_t xa_usable_size(const void* p);
 
 /* Duplicate a string into a new block (NULL, ENOMEM on failure; NULL s -> NULL). */
@@ -127,7 +132,9 @@ XA_API xa_heap_t* xa_heap_set_default(xa_heap_t* heap);
 
 /* Like xa_malloc / xa_calloc / xa_realloc / xa_malloc_aligned, from heap.
  * xa_heap_malloc(h, 0) behaves like xa_malloc(0). xa_heap_realloc moves the
- * block into heap when it has to move it. A NULL heap means the default heap. */
+ * block into heap when it has to move it. A NULL heap means the default heap.
+ * A heap of another thread gives NULL with errno=EINVAL (nothing is
+ * allocated, xa_heap_realloc leaves p untouched). */
 XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_SIZE(2);
 XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_SIZE2(2, 3);
 XA_API void* xa_heap_realloc(xa_heap_t* heap, void* p, size_t newsize) XA_ATTR_ALLOC_SIZE(3);

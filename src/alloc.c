@@ -81,8 +81,22 @@ XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) { return xa__heap_mall
 
 XA_API void* xa_malloc(size_t size) { return heap_malloc(xa__tls_heap_get(), size); }
 
+/* The heap argument of the xa_heap_* allocation functions: NULL means the
+ * default heap; a heap of another thread gets NULL with EINVAL (its owner
+ * alone may change it). The empty heap (tld NULL) of a thread that has not
+ * allocated yet passes: the slow path sets the thread up. */
+static xa_heap_t* heap_arg(xa_heap_t* heap) {
+  if (heap == NULL) return xa__tls_heap_get();
+  if (xa_unlikely(heap->tld != xa__tls_tld_get() && heap->tld != NULL)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return heap;
+}
+
 XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) {
-  return heap_malloc(heap != NULL ? heap : xa__tls_heap_get(), size);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_malloc(heap, size) : NULL;
 }
 
 static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
@@ -107,7 +121,8 @@ static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
 XA_API void* xa_calloc(size_t count, size_t size) { return heap_calloc(xa__tls_heap_get(), count, size); }
 
 XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
-  return heap_calloc(heap != NULL ? heap : xa__tls_heap_get(), count, size);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_calloc(heap, count, size) : NULL;
 }
 
 /* ---- usable size and realloc ------------------------------------------------ */
@@ -122,9 +137,11 @@ static xa_page_t* block_page(const void* p, const char* what) {
   return xa__segment_page_of((xa_segment_t*)segaddr, p);
 }
 
+/* Bytes usable from p on, or 0 when p is not a block (or aligned block)
+ * start that the page handed out. */
 static size_t page_usable(const xa_page_t* page, const void* p) {
-  const uint8_t* block = p;
-  if (xa__page_flags(page) & XA_PF_ALIGNED) block = xa__page_block_of(page, p);
+  const uint8_t* block = (const uint8_t*)xa__page_block_checked(xa__page_segment(page), page, p);
+  if (block == NULL) return 0;
   return page->block_size - (size_t)((const uint8_t*)p - block);
 }
 
@@ -145,11 +162,16 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     errno = EINVAL;
     return NULL;
   }
+  size_t usable = page_usable(page, p);
+  if (xa_unlikely(usable == 0)) {  /* every block has room: p is not a block start */
+    xa__report_not_block("realloc of pointer", p);
+    errno = EINVAL;
+    return NULL;
+  }
   if (newsize == 0) {
     xa_free(p);
     return heap_malloc(heap, 0);
   }
-  size_t usable = page_usable(page, p);
   bool huge = xa__page_is_huge(page);
   if (newsize <= usable && (newsize >= usable / 2 || huge)) return p;  /* fits: stay in place */
   xa_segment_t* seg = xa__page_segment(page);
@@ -190,7 +212,8 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
 XA_API void* xa_realloc(void* p, size_t newsize) { return heap_realloc(xa__tls_heap_get(), p, newsize); }
 
 XA_API void* xa_heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
-  return heap_realloc(heap != NULL ? heap : xa__tls_heap_get(), p, newsize);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_realloc(heap, p, newsize) : NULL;
 }
 
 XA_API void* xa_reallocarray(void* p, size_t count, size_t size) {
@@ -255,7 +278,8 @@ XA_API void* xa_malloc_aligned(size_t size, size_t alignment) {
 }
 
 XA_API void* xa_heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t alignment) {
-  return heap_malloc_aligned(heap != NULL ? heap : xa__tls_heap_get(), size, alignment);
+  heap = heap_arg(heap);
+  return heap != NULL ? heap_malloc_aligned(heap, size, alignment) : NULL;
 }
 
 /* ---- strings ------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include "arena.h"
 #include "bin.h"
 #include "free.h"
+#include "page.h"
 #include "segmap.h"
 #include "thread.h"
 #include "types.h"
@@ -50,7 +51,11 @@ XA_INLINE size_t xa__aligned_class_size(size_t size, size_t align) {
   return (bs & (align - 1)) == 0 ? bs : 0;
 }
 
-/* Free p, a pointer into segment seg whose header may be read. */
+/* Free p, a pointer into segment seg whose header may be read. The fast
+ * path takes a block start of a page without flags that the calling thread
+ * owns and whose block is not marked free: local_limit is 0 when the page
+ * has a flag, so one bound checks the flags, the block boundary and that
+ * the block was carved (xa__page_block_index). */
 XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
   xa_page_t* page = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
 #if defined(__GNUC__)
@@ -58,14 +63,14 @@ XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
 #endif
   xa_block_t* b = p;
   if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get() &&
-                atomic_load_explicit(&page->flags, memory_order_relaxed) == 0 && b->freed != XA_FREED_MARK)) {
+                xa__page_block_index(page, p) < page->local_limit && b->freed != XA_FREED_MARK)) {
     b->freed = XA_FREED_MARK;
     b->next = page->local_free;
     page->local_free = b;
     if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);
     return;
   }
-  xa__free_slow(seg, p);  /* recomputes the page; checks a marked block for a double free */
+  xa__free_slow(seg, p);  /* recomputes the page; checks the pointer and the mark */
 }
 
 XA_INLINE void xa__free_fast(void* p) {

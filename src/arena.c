@@ -19,6 +19,7 @@ static size_t arena_chunks;           /* chunks reserved */
 static size_t arena_readable_chunks;  /* chunks made readable (prefix) */
 static uint64_t arena_used[ARENA_MAX_CHUNKS / 64];
 static uint64_t arena_zero[ARENA_MAX_CHUNKS / 64];  /* readable chunk known to read as zero */
+static bool arena_closed;  /* fork child whose parent forked inside arena_lock */
 
 static void arena_reserve(void) {
   arena_tried = true;
@@ -45,6 +46,10 @@ static void bit_put(uint64_t* map, size_t i, bool on) {
 void* xa__arena_segment_alloc(bool* zeroed) {
   void* seg = NULL;
   xa__lock(&arena_lock);
+  if (arena_closed) {
+    xa__unlock(&arena_lock);
+    return NULL;
+  }
   if (!arena_tried) arena_reserve();
   size_t i = 0;
   for (; i < arena_readable_chunks; i++) {
@@ -78,12 +83,19 @@ bool xa__arena_segment_free(void* seg) {
   /* Purge outside the lock: the chunk is still marked used. */
   bool zero = xa__os_purge(seg, XA_SEGMENT_SIZE);
   xa__lock(&arena_lock);
-  bit_put(arena_used, i, false);
+  if (!arena_closed) bit_put(arena_used, i, false);
   bit_put(arena_zero, i, zero);
   xa__unlock(&arena_lock);
   return true;
 }
 
-void xa__arena_fork_prepare(void) { xa__lock(&arena_lock); }
-void xa__arena_fork_parent(void) { xa__unlock(&arena_lock); }
-void xa__arena_fork_child(void) { xa__lock_reset(&arena_lock); }
+/* Held at the fork: the bitmaps may be half updated. Hand out no more
+ * segments from the arena (new ones are mapped one by one); segments given
+ * back are purged but not marked free (they leak). The readable prefix the
+ * free path trusts is what was made usable: chunks below
+ * arena_readable_chunks were made usable before it was counted. */
+void xa__arena_fork_child(void) {
+  if (!xa__lock_fork_child(&arena_lock)) return;
+  arena_closed = true;
+  atomic_store_explicit(&xa__arena_readable, arena_readable_chunks << XA_SEGMENT_SHIFT, memory_order_release);
+}

@@ -26,8 +26,6 @@ XA_INTERNAL void* xa__arena_segment_alloc(bool* zeroed);
 /* Give a segment back: purged, stays readable. False if not arena memory. */
 XA_INTERNAL bool xa__arena_segment_free(void* seg);
 
-XA_INTERNAL void xa__arena_fork_prepare(void);
-XA_INTERNAL void xa__arena_fork_parent(void);
 XA_INTERNAL void xa__arena_fork_child(void);
 
 #endif

@@ -44,9 +44,20 @@ static void check_page(const xa_tld_t* tld, const xa_heap_t* heap, const xa_page
   REQUIRE(page->queue == q, page);
   REQUIRE(page->capacity <= page->reserved, page);
   REQUIRE(page->used <= page->capacity, page);
-  size_t nfree = list_count(page, page->free, page->capacity);
-  size_t nlocal = list_count(page, page->local_free, page->capacity);
-  REQUIRE(page->used + nfree + nlocal == page->capacity, page);
+  uint8_t flags = xa__page_flags(page);
+  REQUIRE(page->local_limit == (flags == 0 ? page->capacity : 0), page);
+  if (flags & XA_PF_CORRUPT) {
+    /* Found damaged (and reported): lists dropped, blocks leaked. */
+    REQUIRE(page->free == NULL && page->local_free == NULL, page);
+  } else {
+    size_t nfree = list_count(page, page->free, page->capacity);
+    size_t nlocal = list_count(page, page->local_free, page->capacity);
+    REQUIRE(page->used + nfree + nlocal == page->capacity, page);
+  }
+  if (seg->kind != XA_KIND_HUGE) {
+    uint64_t odd = page->block_size >> page->block_shift;  /* the geometry of xa__page_block_index */
+    REQUIRE((odd & 1) == 1 && (odd << page->block_shift) == page->block_size && odd * page->block_inv == 1, page);
+  }
   bool unqueued = (xa__page_flags(page) & XA_PF_UNQUEUED) != 0;
   bool special = q == XA_QUEUE_FULL || q == XA_QUEUE_ADOPTED || q == XA_BIN_HUGE;
   REQUIRE(unqueued == special, page);

@@ -1,75 +1,35 @@
 /* Free (free.h).
  *
  * Local free (the calling thread owns the segment): push on the page's
- * local_free; only a page flag or the page becoming empty leaves the fast
- * path. Cross-thread free: one CAS on page->xthread_free, or, when the owner
- * set NOTIFY on a full page, clear NOTIFY and push the block on the owner's
- * inbox. Neither touches a heap, and nothing is read after the push. */
+ * local_free; a page flag, a pointer that is not a block start, a marked
+ * block or the page becoming empty leaves the fast path. Cross-thread free:
+ * one CAS on page->xthread_free, or, when the owner set NOTIFY on a full
+ * page, clear NOTIFY and push the block on the owner's inbox. Neither
+ * touches a heap, and nothing is read after the push. Misuse (foreign and
+ * interior pointers, double frees, damaged lists) is reported and ignored:
+ * design.md, "Double frees" to "Damaged lists". */
 #include "xalloc.h"
 #include "alloc_fast.h"
 #include "free.h"
 #include "heap.h"
+#include "page.h"
 #include "options.h"
 #include "os.h"
-#include "page.h"
 #include "purge.h"
+#include "report.h"
 #include "segmap.h"
 #include "segment.h"
-#include "stats.h"
 #include <string.h>
 
 static _Atomic(xa_block_t*) orphan_inbox;
-static _Atomic(int) misuse_reported;
 
-/* Report a misuse once per process (every time with XALLOC_VERBOSE). Never
- * allocates: it may run inside free. */
-static void report_misuse(const char* what, const void* p, const char* verdict) {
-  if (atomic_exchange_explicit(&misuse_reported, 1, memory_order_relaxed) && !xa__option(XA_OPT_VERBOSE)) return;
-  char msg[200];
-  static const char hex[] = "0123456789abcdef";
-  size_t n = 0;
-  const char* head = "xalloc: ";
-  while (*head) msg[n++] = *head++;
-  while (*what && n < 100) msg[n++] = *what++;
-  msg[n++] = ' ';
-  msg[n++] = '0';
-  msg[n++] = 'x';
-  uintptr_t v = (uintptr_t)p;
-  for (int shift = 60; shift >= 0; shift -= 4) msg[n++] = hex[(v >> shift) & 15];
-  while (*verdict && n < sizeof(msg) - 1) msg[n++] = *verdict++;
-  xa__os_write_err(msg, n);
-}
-
-void xa__report_foreign(const char* what, const void* p) {
-  xa__stat_add(XA_STAT_foreign_frees, 1);
-  report_misuse(what, p, " (not allocated by xalloc; ignored)\n");
-}
-
-static void report_double_free(const void* p) {
-  xa__stat_add(XA_STAT_double_frees, 1);
-  report_misuse("double free of pointer", p, " (already free; ignored)\n");
-}
-
-/* Is b, a block of the calling thread's page, on one of the page's free
- * lists? Only the owner may ask: it alone takes blocks off these lists, and
- * blocks pushed on xthread_free are not changed until the owner takes them.
- * Every walk is bounded, so a list a racy double free made cyclic cannot hang
- * us. A block still in transit through an inbox is not found (it counts as
- * live until the inbox is drained). */
-static bool block_on_free_lists(const xa_page_t* page, const xa_block_t* b) {
-  if (!page->in_use) return true;  /* the page was freed: none of its blocks is live */
-  const xa_block_t* lists[3] = {
-    page->free, page->local_free,
-    (const xa_block_t*)(atomic_load_explicit(&((xa_page_t*)page)->xthread_free, memory_order_acquire) &
-                        ~XA_XF_NOTIFY),
-  };
-  for (int i = 0; i < 3; i++) {
-    uint32_t limit = page->capacity;
-    for (const xa_block_t* f = lists[i]; f != NULL && limit-- > 0; f = f->next) {
-      if (f == b) return true;
-    }
-  }
-  return false;
+/* p, inside one of our segments, is not a block the page can take back:
+ * a double free if it is a freed block of a page that no longer holds blocks
+ * (16-aligned, so its second word lies inside the segment), else a pointer
+ * that was never handed out (an interior pointer, say). */
+static void report_stale(void* p) {
+  if (((uintptr_t)p & 15) == 0 && ((xa_block_t*)p)->freed == XA_FREED_MARK) xa__report_double_free(p);
+  else xa__report_not_block("free of pointer", p);
 }
 
 static void inbox_push(_Atomic(xa_block_t*)* inbox, xa_block_t* b) {
@@ -88,12 +48,17 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     xa__report_foreign("free of pointer", p);
     return;
   }
-  xa_block_t* b = p;
-  if (xa_unlikely(xa__page_flags(page) & XA_PF_ALIGNED)) b = (xa_block_t*)xa__page_block_of(page, p);
+  /* The owner may be carving more blocks: only `reserved` may be read. */
+  xa_block_t* b = xa__page_block_at(page, p, page->reserved);
+  if (xa_unlikely(b == NULL)) {
+    report_stale(p);
+    return;
+  }
+  if (xa_unlikely(xa__page_flags(page) & XA_PF_CORRUPT)) return;  /* leaked with the page */
   /* Another thread's lists cannot be searched: trust the mark. (User data
    * that equals it by chance costs one leaked block and a report.) */
   if (xa_unlikely(b->freed == XA_FREED_MARK)) {
-    report_double_free(p);
+    xa__report_double_free(p);
     return;
   }
   b->freed = XA_FREED_MARK;
@@ -144,13 +109,49 @@ static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b) {
   }
 }
 
-static XA_NOINLINE void free_local_slow(xa_page_t* page, void* p) {
-  uint8_t flags = xa__page_flags(page);
-  xa_block_t* b = p;
-  if (flags & XA_PF_ALIGNED) b = (xa_block_t*)xa__page_block_of(page, p);
-  if (xa_unlikely(b->freed == XA_FREED_MARK) && block_on_free_lists(page, b)) {
-    report_double_free(p);
+static void free_slow(xa_segment_t* seg, void* p, bool drained);
+
+/* Blocks in transit through the caller's inbox or the orphans look live (they
+ * are on none of the page's lists) but are free: hand them to their pages,
+ * then judge p again, from its segment on (the page may be gone). */
+static XA_NOINLINE void free_after_drain(xa_tld_t* tld, void* p) {
+  xa__inbox_drain(&tld->inbox);
+  xa__orphans_drain();
+  uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
+  if (!xa__in_arena(p) && !xa__segmap_is_segment(segaddr)) {
+    xa__report_foreign("free of pointer", p);  /* its segment was released meanwhile */
     return;
+  }
+  free_slow((xa_segment_t*)segaddr, p, true);
+}
+
+static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
+  if (xa_unlikely(!page->in_use)) {
+    report_stale(p);
+    return;
+  }
+  uint8_t flags = xa__page_flags(page);
+  if (xa_unlikely(flags & XA_PF_CORRUPT)) return;  /* leaked with the page (reported when found) */
+  xa_block_t* b = xa__page_block_at(page, p, page->capacity);
+  if (xa_unlikely(b == NULL)) {
+    xa__report_not_block("free of pointer", p);
+    return;
+  }
+  if (xa_unlikely(b->freed == XA_FREED_MARK)) {
+    xa_block_state_t state = xa__page_block_state(page, b);
+    if (state == XA_BLOCK_FREE) {
+      xa__report_double_free(p);
+      return;
+    }
+    if (state == XA_BLOCK_CORRUPT) return;
+    /* Marked but on no list: live (user data equal to the mark), or freed by
+     * another thread and waiting in an inbox. Look there once. */
+    xa_tld_t* tld = xa__tls_tld_get();
+    if (!drained && (atomic_load_explicit(&tld->inbox, memory_order_relaxed) != NULL ||
+                     atomic_load_explicit(&orphan_inbox, memory_order_relaxed) != NULL)) {
+      free_after_drain(tld, p);
+      return;
+    }
   }
   b->freed = XA_FREED_MARK;
   b->next = page->local_free;
@@ -174,24 +175,50 @@ void xa__free_outside_arena(void* p) {
   xa__free_in_segment((xa_segment_t*)segaddr, p);
 }
 
-/* Everything but a local free into a plain page: aligned or unqueued pages,
- * and frees into segments another thread (or nobody) owns. */
-void xa__free_slow(xa_segment_t* seg, void* p) {
+static void free_slow(xa_segment_t* seg, void* p, bool drained) {
   xa_page_t* page = xa__segment_page_of(seg, p);
-  if (atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) free_local_slow(page, p);
+  if (atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) free_local(page, p, drained);
   else free_xthread(seg, page, p);
 }
 
+/* Everything but a plain local free of a block start: flagged pages, blocks
+ * that carry the mark, pointers that are not block starts, and frees into
+ * segments another thread (or nobody) owns. */
+void xa__free_slow(xa_segment_t* seg, void* p) { free_slow(seg, p, false); }
+
 XA_API void xa_free(void* p) { xa__free_fast(p); }
+
+/* A block taken from an inbox: 16 bytes of it may be read (in the arena, or
+ * in a segment of the address map: in-transit blocks keep theirs mapped),
+ * it carries the mark free_xthread set, and it is a block start. */
+static bool inbox_block_ok(const xa_block_t* b) {
+  uintptr_t segaddr = (uintptr_t)b & ~(uintptr_t)XA_SEGMENT_MASK;
+  if (((uintptr_t)b & 15) != 0 || (!xa__in_arena(b) && !xa__segmap_is_segment(segaddr))) return false;
+  if (b->freed != XA_FREED_MARK) return false;
+  xa_segment_t* seg = (xa_segment_t*)segaddr;
+  xa_page_t* page = xa__segment_page_of(seg, b);
+  return xa__page_block_at(page, b, page->reserved) == b;
+}
 
 void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   if (atomic_load_explicit(inbox, memory_order_relaxed) == NULL) return;
-  xa_block_t* b = atomic_exchange_explicit(inbox, NULL, memory_order_acquire);
-  while (b != NULL) {
-    xa_block_t* next = b->next;
-    b->freed = 0;  /* free_xthread checked it: this is the block's one free */
-    xa_free(b);
-    b = next;
+  xa_block_t* list = atomic_exchange_explicit(inbox, NULL, memory_order_acquire);
+  /* First check every link and take every block (a second mark): a block
+   * that fails, or one met again (a cycle through a damaged link), ends the
+   * list there; the rest is leaked. Bounded: each block is taken once. */
+  for (xa_block_t** link = &list; *link != NULL; link = &(*link)->next) {
+    if (!inbox_block_ok(*link)) {
+      xa__report_corruption(*link);
+      *link = NULL;
+      break;
+    }
+    (*link)->freed = XA_DRAIN_MARK;
+  }
+  while (list != NULL) {
+    xa_block_t* next = list->next;
+    list->freed = 0;  /* free_xthread checked it: this is the block's one free */
+    xa_free(list);
+    list = next;
   }
 }
 

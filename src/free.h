@@ -6,14 +6,12 @@
 #include "config.h"
 #include "types.h"
 
+#include "report.h" /* xa__report_foreign() for the entry points */
 #include "tls.h"  /* the calling thread's data: xa__tls_tld_get() */
 
 /* Free every block in an inbox, each by its segment's current owner rules. */
 XA_INTERNAL void xa__inbox_drain(_Atomic(xa_block_t*)* inbox);
 /* Blocks whose page was abandoned while the freeing thread notified. */
 XA_INTERNAL void xa__orphans_drain(void);
-
-/* Report a pointer that is not ours (once per process), then ignore it. */
-XA_INTERNAL void xa__report_foreign(const char* what, const void* p);
 
 #endif

@@ -38,17 +38,6 @@ XA_API xa_heap_t* xa_heap_new(void) {
   return heap;
 }
 
-static void heap_release(xa_tld_t* tld, xa_heap_t* heap) {
-  for (xa_heap_t** link = &tld->heaps; *link != NULL; link = &(*link)->next) {
-    if (*link == heap) {
-      *link = heap->next;
-      break;
-    }
-  }
-  xa__meta_free(heap, sizeof(xa_heap_t));
-  xa__stat_add(XA_STAT_heaps, -1);
-}
-
 XA_API void xa_heap_delete(xa_heap_t* heap) {
   if (!heap_is_mine(heap) || heap->is_original) return;
   xa_tld_t* tld = heap->tld;
@@ -59,7 +48,7 @@ XA_API void xa_heap_delete(xa_heap_t* heap) {
     xa__thread_set_default(tld, target);
   }
   xa__heap_move_pages(heap, target);
-  heap_release(tld, heap);
+  xa__thread_heap_release(tld, heap);
   if (XA_DEBUG) xa__validate();
 }
 
@@ -71,7 +60,7 @@ XA_API void xa_heap_destroy(xa_heap_t* heap) {
   xa__inbox_drain(&tld->inbox);
   if (tld->heap_default == heap) xa__thread_set_default(tld, tld->heap_original);
   xa__heap_free_own_pages(heap);
-  heap_release(tld, heap);
+  xa__thread_heap_release(tld, heap);
   if (XA_DEBUG) xa__validate();
 }
 
@@ -99,13 +88,6 @@ XA_API void xa_heap_collect(xa_heap_t* heap, bool force) {
 
 #define VISIT_BITS (((size_t)64 << 10) / 8)  /* most blocks any page holds */
 
-static void mark_free(const xa_page_t* page, const xa_block_t* list, uint64_t* bits) {
-  for (; list != NULL; list = list->next) {
-    size_t i = (size_t)((const uint8_t*)list - page->start) / page->block_size;
-    bits[i / 64] |= (uint64_t)1 << (i % 64);
-  }
-}
-
 XA_API bool xa_heap_visit_blocks(const xa_heap_t* heap, xa_block_visit_fun* visitor, void* arg) {
   if (visitor == NULL || !heap_is_mine(heap)) return true;
   uint64_t bits[VISIT_BITS / 64];
@@ -113,8 +95,9 @@ XA_API bool xa_heap_visit_blocks(const xa_heap_t* heap, xa_block_visit_fun* visi
     for (xa_page_t* page = heap->queues[q].first; page != NULL; page = page->next) {
       if (page->used == 0) continue;
       memset(bits, 0, ((page->capacity + 63) / 64) * sizeof(uint64_t));
-      mark_free(page, page->free, bits);
-      mark_free(page, page->local_free, bits);
+      /* A page whose lists turn out damaged is left alone: which of its
+       * blocks are live is unknown. */
+      if (!xa__page_free_map(page, bits)) continue;
       for (size_t i = 0; i < page->capacity; i++) {
         if (bits[i / 64] & ((uint64_t)1 << (i % 64))) continue;
         if (!visitor(heap, page->start + i * page->block_size, page->block_size, arg)) return false;
@@ -143,7 +126,7 @@ XA_API bool xa_heap_contains(const xa_heap_t* heap, const void* p) {
     if (mine) {
       if (page->in_use && page->heap == heap && b >= page->start &&
           b < page->start + (size_t)page->capacity * page->block_size) {
-        result = !xa__page_block_is_free(page, xa__page_block_of(page, p));
+        result = xa__page_block_state(page, (xa_block_t*)xa__page_block_of(page, p)) == XA_BLOCK_LIVE;
       }
     } else {
       /* Asked from another thread: the owner keeps changing the page, so

@@ -23,8 +23,6 @@ XA_INTERNAL bool xa__hooks_thread_exit_ran(void);
 XA_INTERNAL void xa__on_process_start(void);
 XA_INTERNAL void xa__on_thread_exit(xa_tld_t* tld);
 XA_INTERNAL void xa__on_process_exit(void);
-XA_INTERNAL void xa__on_fork_prepare(void);
-XA_INTERNAL void xa__on_fork_parent(void);
-XA_INTERNAL void xa__on_fork_child(void);
+XA_INTERNAL void xa__on_fork_child(void);  /* in the child only: nothing is locked across fork */
 
 #endif

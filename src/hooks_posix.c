@@ -23,7 +23,7 @@ void xa__hooks_init(void) {
   /* Neither call allocates through malloc in glibc (the key is one of the
    * first, so its slot is static; atfork handlers start in static storage). */
   pthread_key_create(&thread_key, thread_key_destructor);
-  pthread_atfork(xa__on_fork_prepare, xa__on_fork_parent, xa__on_fork_child);
+  pthread_atfork(NULL, NULL, xa__on_fork_child);
 }
 
 void xa__hooks_thread_arm(xa_tld_t* tld) { pthread_setspecific(thread_key, tld); }

@@ -29,34 +29,26 @@ static _Atomic(size_t) late_count;  /* tlds made after their thread's exit hook 
 
 /* ---- fork ----------------------------------------------------------------------- */
 
-void xa__on_fork_prepare(void) {
-  xa__lock(&pool_lock);
-  xa__segment_fork_prepare();
-  xa__arena_fork_prepare();
-  xa__meta_fork_prepare();
-}
-void xa__on_fork_parent(void) {
-  xa__meta_fork_parent();
-  xa__arena_fork_parent();
-  xa__segment_fork_parent();
-  xa__unlock(&pool_lock);
-}
+/* No lock is taken before fork (design.md, "fork"): a fork-prepare handler
+ * that waits for our locks deadlocks with stdio (a thread holding a FILE
+ * lock waits in malloc while fork waits for that FILE) and with a fork from
+ * a signal handler that interrupted a fork or a malloc. Instead, in the
+ * child every lock is freed, and a structure whose lock was held at the fork
+ * is discarded (its memory leaks) rather than trusted. */
 void xa__on_fork_child(void) {
-  /* Only the forking thread exists in the child: locks held by others at the
-   * fork were taken by fork_prepare on its behalf, so just reset them. */
+  if (xa__lock_fork_child(&pool_lock)) tld_pool = NULL;  /* pooled thread data leaks */
   xa_tld_t* self = xa__tls_tld_get();
-  if (self != &xa__tld_empty) {
-    /* Another thread's purge pass may have held our lock while it aged out
-     * our cache: the cache may be torn, so forget it (a bounded leak). */
-    if (!xa__lock_try(&self->lock)) self->cache_count = 0;
-    xa__lock_reset(&self->lock);
-  }
+  /* Another thread's purge pass may have held our lock while it aged out
+   * our cache: the cache may be torn, so forget it (a bounded leak). */
+  if (self != &xa__tld_empty && xa__lock_fork_child(&self->lock)) self->cache_count = 0;
   xa__purge_fork_child();
   xa__meta_fork_child();
   xa__arena_fork_child();
   xa__segment_fork_child();
-  xa__lock_reset(&pool_lock);
   xa__segmap_fork_child();
+  /* A thread of the parent was setting the process up: finish it here. */
+  int expect = 1;
+  if (atomic_compare_exchange_strong(&process_state, &expect, 2)) xa__options_read();
 }
 
 /* ---- process --------------------------------------------------------------------- */
@@ -182,7 +174,7 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
 
 /* ---- thread exit ------------------------------------------------------------------- */
 
-static void heap_unlink_free(xa_tld_t* tld, xa_heap_t* heap) {
+void xa__thread_heap_release(xa_tld_t* tld, xa_heap_t* heap) {
   for (xa_heap_t** link = &tld->heaps; *link != NULL; link = &(*link)->next) {
     if (*link == heap) {
       *link = heap->next;
@@ -208,7 +200,7 @@ static void tld_done(xa_tld_t* tld, bool self) {
   while (tld->heaps != original || original->next != NULL) {
     xa_heap_t* h = tld->heaps != original ? tld->heaps : original->next;
     xa__heap_move_pages(h, original);
-    heap_unlink_free(tld, h);
+    xa__thread_heap_release(tld, h);
   }
   /* 3. free what is free */
   xa__heap_collect_pages(original);
@@ -219,7 +211,7 @@ static void tld_done(xa_tld_t* tld, bool self) {
   /* 5. blocks that arrived meanwhile are freed by their new rules */
   xa__inbox_drain(&tld->inbox);
   xa__segment_cache_release(tld);
-  heap_unlink_free(tld, original);
+  xa__thread_heap_release(tld, original);
   tld->heap_original = tld->heap_default = NULL;
   tld->active = false;
   if (self) {

@@ -1,6 +1,7 @@
 /* A small spinlock for the few process-wide structures (abandoned list,
  * metadata free lists, thread-data pool). It never allocates, can be
- * reinitialised in a fork child, and yields when contended. */
+ * reinitialised in a fork child, and yields when contended. Every lock
+ * needs a fork-child rule (xa__lock_fork_child). */
 #ifndef XA_LOCK_H
 #define XA_LOCK_H
 
@@ -26,7 +27,15 @@ XA_INLINE void xa__lock(xa_lock_t* l) {
 
 XA_INLINE void xa__unlock(xa_lock_t* l) { atomic_store_explicit(&l->held, 0, memory_order_release); }
 
-/* Only in a fork child, where the holder no longer exists. */
-XA_INLINE void xa__lock_reset(xa_lock_t* l) { atomic_store_explicit(&l->held, 0, memory_order_relaxed); }
+/* In a fork child: free the lock and tell whether it was held when the
+ * process forked. Nothing is locked across fork (design.md, "fork"): a held
+ * lock belonged to a thread that does not exist in the child (or to a frame
+ * the fork interrupted), so the structure it protects may be half changed
+ * and the caller discards it. */
+XA_INLINE bool xa__lock_fork_child(xa_lock_t* l) {
+  bool held = atomic_load_explicit(&l->held, memory_order_relaxed) != 0;
+  atomic_store_explicit(&l->held, 0, memory_order_relaxed);
+  return held;
+}
 
 #endif

@@ -57,6 +57,11 @@ void xa__meta_free(void* p, size_t size) {
   xa__unlock(&meta_lock);
 }
 
-void xa__meta_fork_prepare(void) { xa__lock(&meta_lock); }
-void xa__meta_fork_parent(void) { xa__unlock(&meta_lock); }
-void xa__meta_fork_child(void) { xa__lock_reset(&meta_lock); }
+/* Held at the fork: forget the free lists and the chunk being carved (their
+ * slots leak; nothing is unmapped) and start from a fresh chunk. */
+void xa__meta_fork_child(void) {
+  if (!xa__lock_fork_child(&meta_lock)) return;
+  memset(meta_free_lists, 0, sizeof(meta_free_lists));
+  meta_bump = NULL;
+  meta_bump_left = 0;
+}

@@ -8,8 +8,6 @@
 /* Zeroed block of at least size bytes (size <= 16 KiB), or NULL. */
 XA_INTERNAL void* xa__meta_alloc(size_t size);
 XA_INTERNAL void xa__meta_free(void* p, size_t size);
-XA_INTERNAL void xa__meta_fork_prepare(void);
-XA_INTERNAL void xa__meta_fork_parent(void);
 XA_INTERNAL void xa__meta_fork_child(void);
 
 #endif

@@ -33,20 +33,24 @@ XA_EXPORT void* reallocarray(void* p, size_t n, size_t size) {
   return realloc(p, total);
 }
 
-/* posix_memalign on any path that may fail: errno is saved and restored
- * around the allocation, which reports failure through it. */
+/* posix_memalign on any path that may fail. As glibc's: success leaves
+ * errno alone (it is saved and restored around the allocation); failure
+ * returns ENOMEM and leaves errno set to ENOMEM too (programs read it). */
 static XA_NOINLINE int posix_memalign_slow(void** out, size_t align, size_t size) {
   int* errp = &errno;  /* one lookup of errno's address */
   int saved = *errp;
   void* p = xa_malloc_aligned(size, align);
-  int err = *errp;
+  if (p == NULL) {
+    *errp = ENOMEM;
+    return ENOMEM;
+  }
   *errp = saved;
-  if (p == NULL) return err == EINVAL ? EINVAL : ENOMEM;
   *out = p;
   return 0;
 }
 
-/* Returns the error instead of setting errno; errno stays untouched. */
+/* Returns the error; errno changes only when memory runs out (ENOMEM). An
+ * invalid alignment returns EINVAL with errno untouched, as in glibc. */
 XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
   /* Fast path: a size class that meets the alignment, served from the

@@ -11,11 +11,31 @@ extern XA_INTERNAL xa_page_t xa__page_empty;
 XA_INLINE uint8_t xa__page_flags(const xa_page_t* page) {
   return atomic_load_explicit(&((xa_page_t*)page)->flags, memory_order_relaxed);
 }
+
+/* The local free fast path's bound: any flag sends a free to the slow path. */
+XA_INLINE void xa__page_limit_update(xa_page_t* page) {
+  page->local_limit = xa__page_flags(page) == 0 ? page->capacity : 0;
+}
 XA_INLINE void xa__page_flags_set(xa_page_t* page, uint8_t f) {
   atomic_store_explicit(&page->flags, (uint8_t)(xa__page_flags(page) | f), memory_order_relaxed);
+  xa__page_limit_update(page);
 }
 XA_INLINE void xa__page_flags_clear(xa_page_t* page, uint8_t f) {
   atomic_store_explicit(&page->flags, (uint8_t)(xa__page_flags(page) & ~f), memory_order_relaxed);
+  xa__page_limit_update(page);
+}
+
+/* If p is the start of a block of the page, its index; otherwise a number
+ * larger than any block count. p - start is multiplied by the inverse of the
+ * odd part of block_size and rotated right by its trailing zeros: that is
+ * the exact quotient when block_size divides p - start, and above
+ * UINT64_MAX / block_size when it does not (Hacker's Delight, 10-17), also
+ * for p below start. One compare against a block count checks both the
+ * boundary and the range. Only for pages that are not huge. */
+XA_INLINE uint64_t xa__page_block_index(const xa_page_t* page, const void* p) {
+  uint64_t x = ((uintptr_t)p - (uintptr_t)page->start) * page->block_inv;
+  unsigned k = page->block_shift;
+  return (x >> k) | (x << ((64 - k) & 63));
 }
 
 /* Start of the block that contains p (p inside the page's block area). */
@@ -31,14 +51,44 @@ XA_INTERNAL void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, s
 XA_INTERNAL void xa__page_extend(xa_page_t* page);
 
 /* Move local_free and the blocks other threads freed into free; used drops by
- * the number of cross-thread blocks taken. */
+ * the number of cross-thread blocks taken. A damaged list marks the page
+ * corrupt (xa__page_corrupt). */
 XA_INTERNAL void xa__page_collect(xa_page_t* page);
 
 /* Ask (on) or stop asking (off) for the next cross-thread free to be delivered
  * through the owner's inbox. Returns true if cross-thread frees are pending. */
 XA_INTERNAL bool xa__page_notify(xa_page_t* page, bool on);
 
-/* True if block b is on the page's free or local_free list. */
-XA_INTERNAL bool xa__page_block_is_free(const xa_page_t* page, const void* b);
+/* The block that p designates, or NULL when p is not a pointer the page
+ * handed out among its first `limit` blocks: p must be a block's start; in a
+ * page with aligned blocks also an aligned point within a block's first
+ * alignment bytes (a pointer below its own lowest set bit from the block
+ * start); in a huge page the block itself. Any thread may ask (it reads
+ * start and the geometry only); the owner passes capacity, others reserved. */
+XA_INTERNAL xa_block_t* xa__page_block_at(const xa_page_t* page, const void* p, uint64_t limit);
+
+/* As xa__page_block_at for any caller: NULL also when the caller owns seg
+ * and the page is not in use. */
+XA_INTERNAL xa_block_t* xa__page_block_checked(const xa_segment_t* seg, const xa_page_t* page, const void* p);
+
+/* Where block b (a block of the calling thread's page) is. Every list walk is
+ * bounded by the page's capacity and checks each link before it follows
+ * it; a damaged list marks the page corrupt. */
+typedef enum xa_block_state_e {
+  XA_BLOCK_LIVE,     /* on no list: handed out, or in transit through an inbox */
+  XA_BLOCK_FREE,     /* on free, local_free or xthread_free */
+  XA_BLOCK_CORRUPT,  /* a list was damaged: the page is now corrupt */
+} xa_block_state_t;
+XA_INTERNAL xa_block_state_t xa__page_block_state(xa_page_t* page, const xa_block_t* b);
+
+/* Set bit i of bits (capacity bits, cleared by the caller) for every block i
+ * on free or local_free. False (the page is now corrupt) if a list was
+ * damaged. */
+XA_INTERNAL bool xa__page_free_map(xa_page_t* page, uint64_t* bits);
+
+/* A list of the page failed a check at `where`: report it, drop every free
+ * list (their blocks leak) and never allocate from the page again. Its live
+ * blocks stay valid; frees into it are ignored. */
+XA_INTERNAL void xa__page_corrupt(xa_page_t* page, const void* where);
 
 #endif

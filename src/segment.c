@@ -654,17 +654,18 @@ void xa__abandoned_visit(xa_segment_visit_fun* fn, void* arg) {
   xa__unlock(&abandoned_lock);
 }
 
-void xa__segment_fork_prepare(void) {
-  xa__lock(&abandoned_lock);
-  xa__lock(&huge_lock);
-}
-void xa__segment_fork_parent(void) {
-  xa__unlock(&huge_lock);
-  xa__unlock(&abandoned_lock);
-}
+/* A list whose lock was held at the fork is forgotten: its segments stay
+ * mapped and in the address map (frees into them still work) but are never
+ * reused in the child. */
 void xa__segment_fork_child(void) {
-  xa__lock_reset(&huge_lock);
-  xa__lock_reset(&abandoned_lock);
+  if (xa__lock_fork_child(&huge_lock)) {
+    memset(huge_cache, 0, sizeof(huge_cache));
+    __atomic_store_n(&huge_cache_bytes, 0, __ATOMIC_RELAXED);
+  }
+  if (xa__lock_fork_child(&abandoned_lock)) {
+    abandoned_head = NULL;
+    atomic_store_explicit(&abandoned_count, 0, memory_order_relaxed);
+  }
   atomic_store_explicit(&purge_due, UINT64_MAX, memory_order_relaxed);
   xa__purge_schedule(deadline_after(xa__os_clock_ms()));
 }

@@ -88,8 +88,6 @@ XA_INTERNAL bool xa__abandoned_any(void);
 typedef void(xa_segment_visit_fun)(xa_segment_t* seg, void* arg);
 XA_INTERNAL void xa__abandoned_visit(xa_segment_visit_fun* fn, void* arg);
 
-XA_INTERNAL void xa__segment_fork_prepare(void);
-XA_INTERNAL void xa__segment_fork_parent(void);
 XA_INTERNAL void xa__segment_fork_child(void);
 
 #endif

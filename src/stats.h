@@ -25,7 +25,9 @@
   X(late_handovers,  "thread data of ended threads handed over by others") \
   X(cache_hits,      "segment cache hits")                                  \
   X(foreign_frees,   "frees of foreign pointers ignored")                  \
-  X(double_frees,    "double frees detected and ignored")
+  X(double_frees,    "double frees detected and ignored")                  \
+  X(invalid_frees,   "frees of interior or stale pointers ignored")        \
+  X(corruptions,     "damaged free lists found (their pages leaked)")
 
 typedef enum xa_stat_e {
 #define XA_STAT_ENUM(name, desc) XA_STAT_##name,

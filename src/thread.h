@@ -11,6 +11,9 @@
  * default heap, or NULL when even the thread data cannot be allocated. */
 XA_INTERNAL xa_heap_t* xa__thread_init(void);
 
+/* Unlink heap (emptied of pages) from tld's list of heaps and free it. */
+XA_INTERNAL void xa__thread_heap_release(xa_tld_t* tld, xa_heap_t* heap);
+
 /* Make heap the calling thread's default (tld and TLS agree). */
 XA_INTERNAL void xa__thread_set_default(xa_tld_t* tld, xa_heap_t* heap);
 

@@ -18,6 +18,9 @@ typedef struct xa_block_s {
 
 /* Fits a sign-extended 32-bit immediate: one compare and one store on x86-64. */
 #define XA_FREED_MARK ((uintptr_t)0xFFFFFFFFB10CF7EEull)
+/* Second word of a block while an inbox drain holds it (free.c): a block
+ * met twice in one drain is a cycle in a damaged list. */
+#define XA_DRAIN_MARK ((uintptr_t)0xFFFFFFFFB10CD7A1ull)
 
 typedef enum xa_kind_e {
   XA_KIND_SMALL = 0,   /* 64 pages of 64 KiB */
@@ -29,6 +32,7 @@ typedef enum xa_kind_e {
 /* page->flags: any bit set sends a local free to the slow path. */
 #define XA_PF_UNQUEUED  1u  /* page is not in its bin queue (full, adopted) or is huge */
 #define XA_PF_ALIGNED   2u  /* page handed out interior (aligned) pointers */
+#define XA_PF_CORRUPT   4u  /* a free list of the page was found damaged: never allocated from again */
 
 /* page->xthread_free low bit: the owner wants the next cross-thread free to
  * be delivered through its inbox (the page sits in a full queue). */
@@ -59,6 +63,12 @@ typedef struct xa_page_s {
   struct xa_page_s* next;        /* owner: queue links */
   struct xa_page_s* prev;
   uint64_t purge_at;             /* free and dirty (tld->lock): clock (ms) from which it may be purged */
+  /* Block geometry, set with block_size and, like it, read by freers
+   * (page.h): p is the start of block i iff
+   * rotr((p - start) * block_inv, block_shift) == i. */
+  uint64_t block_inv;            /* inverse of block_size's odd part, mod 2^64 */
+  uint64_t local_limit;          /* owner: capacity while flags == 0, else 0 (local free fast path) */
+  uint8_t block_shift;           /* trailing zero bits of block_size */
 } xa_page_t;
 
 typedef struct xa_segment_s {
@@ -111,7 +121,6 @@ typedef struct xa_tld_s {
   struct xa_tld_s* pool_next;    /* pool lock: recycled thread data */
   struct xa_tld_s* all_next;     /* immutable once linked: every tld ever made (purge.c registry) */
   _Atomic(bool) active;          /* a thread is using it */
-  bool done_registered;          /* thread-exit destructor armed */
   _Atomic(uint64_t) active_ms;   /* owner: clock (ms) of its last slow path that read the clock */
   uint64_t collect_at;           /* owner: clock (ms) of its next look for pages others emptied */
   uint32_t slow_count;           /* owner: paces clock reads on free slow paths */

@@ -163,17 +163,23 @@ static void test_posix_memalign(void) {
     CHECK(p == (void*)&bad);
     CHECK(errno == 4242);
   }
-  /* Too big: ENOMEM returned, *out and errno untouched. */
+  /* Too big: ENOMEM returned and, as glibc does, in errno too (programs
+   * read it); *out untouched. */
   void* p = (void*)&bad;
   errno = 4242;
   CHECK(posix_memalign(&p, 64, v_huge) == ENOMEM);
   CHECK(p == (void*)&bad);
-  CHECK(errno == 4242);
+  CHECK_MSG(errno == ENOMEM, "errno %d after a failed posix_memalign", errno);
+  errno = 4242;
   CHECK(posix_memalign(&p, 4096, v_max) == ENOMEM);
-  CHECK(errno == 4242);
+  CHECK(errno == ENOMEM);
+  errno = 4242;
   CHECK(posix_memalign(&p, 64, v_big) == ENOMEM);
   CHECK(p == (void*)&bad);
-  CHECK(errno == 4242);
+  CHECK(errno == ENOMEM);
+  errno = 4242;
+  CHECK(posix_memalign(&p, (size_t)1 << 40, 64) == ENOMEM);  /* alignment beyond what xalloc serves */
+  CHECK(errno == ENOMEM);
   /* size 0 succeeds with a freeable pointer. */
   CHECK(posix_memalign(&p, 64, 0) == 0);
   check_ours(p, "posix_memalign size 0");
@@ -298,6 +304,13 @@ static void test_misc(void) {
   void* after = malloc(77);
   check_ours(after, "malloc after malloc_stats");
   free(after);
+  /* An interior pointer is no block: its usable size is 0, a defined answer. */
+  char* blk = malloc(100);
+  char* huge = malloc((size_t)4 << 20);
+  CHECK(malloc_usable_size(blk) >= 100 && malloc_usable_size(blk + 16) == 0);
+  CHECK(malloc_usable_size(huge) >= ((size_t)4 << 20) && malloc_usable_size(huge + 4096) == 0);
+  free(huge);
+  free(blk);
 }
 
 int main(void) {

@@ -45,6 +45,17 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   add_test(NAME ov_fork_threads COMMAND ov_fork_threads)
   set_tests_properties(ov_fork_threads PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:xalloc>"
                                                   LABELS override TIMEOUT 300)
+  # The two shapes of glibc's malloc tests that hung only under xalloc (issue
+  # 13): fork while threads use stdio; fork from a signal handler that
+  # interrupted fork or malloc (single-threaded).
+  foreach(t ov_fork_stdio ov_fork_signal)
+    add_executable(${t} ${t}.c)
+    target_compile_options(${t} PRIVATE -Wall -Wextra -Werror -fno-builtin)
+    target_compile_definitions(${t} PRIVATE _GNU_SOURCE)
+    target_link_libraries(${t} PRIVATE Threads::Threads ${CMAKE_DL_LIBS} rt)
+    add_test(NAME ${t} COMMAND ${t})
+    set_tests_properties(${t} PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:xalloc>" LABELS override TIMEOUT 300)
+  endforeach()
 endif()
 
 # --- bin/xalloc-run ------------------------------------------------------------------------

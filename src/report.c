@@ -1,0 +1,47 @@
+/* Misuse reports (report.h). */
+#include "report.h"
+#include "options.h"
+#include "os.h"
+#include "stats.h"
+#include <stdatomic.h>
+
+static _Atomic(int) misuse_reported;
+
+/* "xalloc: <what> 0x<p><verdict>" once per process, or every time when
+ * XALLOC_VERBOSE is on. Formats by hand: no stdio, no allocation. */
+static void report(const char* what, const void* p, const char* verdict) {
+  if (atomic_exchange_explicit(&misuse_reported, 1, memory_order_relaxed) && !xa__option(XA_OPT_VERBOSE)) return;
+  char msg[200];
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  const char* head = "xalloc: ";
+  while (*head) msg[n++] = *head++;
+  while (*what && n < 100) msg[n++] = *what++;
+  msg[n++] = ' ';
+  msg[n++] = '0';
+  msg[n++] = 'x';
+  uintptr_t v = (uintptr_t)p;
+  for (int shift = 60; shift >= 0; shift -= 4) msg[n++] = hex[(v >> shift) & 15];
+  while (*verdict && n < sizeof(msg) - 1) msg[n++] = *verdict++;
+  xa__os_write_err(msg, n);
+}
+
+void xa__report_foreign(const char* what, const void* p) {
+  xa__stat_add(XA_STAT_foreign_frees, 1);
+  report(what, p, " (not allocated by xalloc; ignored)\n");
+}
+
+void xa__report_not_block(const char* what, const void* p) {
+  xa__stat_add(XA_STAT_invalid_frees, 1);
+  report(what, p, " (not the start of a live xalloc block; ignored)\n");
+}
+
+void xa__report_double_free(const void* p) {
+  xa__stat_add(XA_STAT_double_frees, 1);
+  report("double free of pointer", p, " (already free; ignored)\n");
+}
+
+void xa__report_corruption(const void* p) {
+  xa__stat_add(XA_STAT_corruptions, 1);
+  report("heap corruption detected at", p, " (a free list was overwritten; its blocks are leaked, ignored)\n");
+}
