@@ -110,14 +110,19 @@ XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
 
 /* ---- usable size and realloc ------------------------------------------------ */
 
-/* The page of a block pointer, or NULL (after reporting) if it is not ours. */
+/* The page of a block pointer, or NULL (after reporting) if it is not ours.
+ * In a huge segment only the block's start is ours: its mapping may end
+ * before its last 4 MiB chunk does, and the rest of that chunk is someone
+ * else's. */
 static xa_page_t* block_page(const void* p, const char* what) {
   uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
-  if (xa_unlikely(!xa__segmap_is_segment(segaddr))) {
+  xa_segment_t* seg = (xa_segment_t*)segaddr;
+  if (xa_unlikely(!xa__segmap_is_segment(segaddr) ||
+                  (seg->kind == XA_KIND_HUGE && !xa__segment_huge_block_is(seg, p)))) {
     if (what != NULL) xa__report_foreign(what, p);
     return NULL;
   }
-  return xa__segment_page_of((xa_segment_t*)segaddr, p);
+  return xa__segment_page_of(seg, p);
 }
 
 static size_t page_usable(const xa_page_t* page, const void* p) {
@@ -153,13 +158,13 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
   xa_segment_t* seg = xa__page_segment(page);
   if (huge && newsize > usable &&
       atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) {
-    /* Grow in place into the rest of the huge segment (mapped, untouched).
+    /* Grow in place into the rest of the huge segment (mapped, untouched;
+     * a cached segment may be larger than the block needed).
      * Only the owner writes block_size (it also reads it in visit/collect). */
-    size_t offset = (size_t)((uint8_t*)p - page->start);
-    size_t room = xa__segment_huge_room(seg, page) - offset;
+    size_t room = xa__segment_huge_room(seg, page);
     if (newsize <= room) {
-      page->block_size = offset + xa_align_up(newsize, xa__os_page_size());
-      if (page->block_size - offset > room) page->block_size = offset + room;
+      page->block_size = xa_align_up(newsize, xa__os_page_size());
+      if (page->block_size > room) page->block_size = room;
       return p;
     }
   }

@@ -139,11 +139,14 @@ static XA_NOINLINE void free_local_slow(xa_page_t* page, void* p) {
  * was unavailable, and pointers that are not ours (NULL included). */
 void xa__free_outside_arena(void* p) {
   uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
-  if (!xa__segmap_is_segment(segaddr)) {
+  xa_segment_t* seg = (xa_segment_t*)segaddr;
+  /* A huge mapping may end before its last 4 MiB chunk does: only the
+   * block's start is ours, the rest of the chunk may be anybody's. */
+  if (!xa__segmap_is_segment(segaddr) || (seg->kind == XA_KIND_HUGE && !xa__segment_huge_block_is(seg, p))) {
     if (p != NULL) xa__report_foreign("free of pointer", p);
     return;
   }
-  xa__free_in_segment((xa_segment_t*)segaddr, p);
+  xa__free_in_segment(seg, p);
 }
 
 /* Everything but a local free into a plain page: aligned or unqueued pages,

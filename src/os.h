@@ -23,6 +23,10 @@ XA_INTERNAL bool xa__os_make_usable(void* p, size_t size);
 /* Return memory obtained from xa__os_alloc_aligned (the whole range). */
 XA_INTERNAL void xa__os_free(void* p, size_t size);
 
+/* True when the process has a finite address-space limit (RLIMIT_AS), which
+ * a large up-front reservation would eat into. */
+XA_INTERNAL bool xa__os_address_space_limited(void);
+
 /* Make [p, p+size) usable again after a purge (no-op where purge keeps it usable). */
 XA_INTERNAL bool xa__os_commit(void* p, size_t size);
 

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,25 +37,67 @@ static void os_munmap(void* p, size_t size) {
   errno = saved;
 }
 
-/* size bytes aligned to align with protection prot. Most mappings land
- * aligned when they follow the previous one: try a plain mapping first, then
- * over-map by align and trim both ends. */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000  /* Linux 4.17; older kernels take it as a hint */
+#endif
+
+/* A mapping exactly at addr (never replacing anything), or NULL. */
+static void* os_mmap_exactly(uintptr_t addr, size_t size, int prot) {
+  if (addr == 0) return NULL;
+  int saved = errno;
+  void* p = mmap((void*)addr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  errno = saved;
+  if (p == MAP_FAILED) return NULL;
+  if (p != (void*)addr) {  /* an old kernel took it as a hint */
+    os_munmap(p, size);
+    return NULL;
+  }
+  return p;
+}
+
+/* Just below the last aligned mapping that needed more than a plain mmap:
+ * where the next one most likely fits (the kernel hands out addresses
+ * top-down). Only a hint; threads may race on it. */
+static _Atomic(uintptr_t) os_aligned_next;
+
+/* size bytes aligned to align with protection prot, never needing more than
+ * size bytes of address space at any moment while a cheaper way works (under
+ * RLIMIT_AS every mapped byte counts):
+ * - a size that is a multiple of align usually lands aligned when it follows
+ *   the previous mapping: try a plain mapping first;
+ * - other sizes (huge segments map only what they need) leave the rest of
+ *   their last aligned chunk free, and a plain mapping lands in such a hole:
+ *   ask for the aligned address below the last one placed this way first;
+ * - then the aligned address just below where the plain mapping landed;
+ * - last resort: over-map by align and trim both ends (size + align bytes
+ *   for a moment; under a tight limit that fails, and so does the call). */
 static void* os_map_aligned(size_t size, size_t align, int prot) {
   if (size == 0 || size > PTRDIFF_MAX - align) return NULL;
   size = xa_align_up(size, xa__os_page_size());
-  void* p = os_mmap(size, prot);
-  if (p == NULL) return NULL;
-  if (((uintptr_t)p & (align - 1)) == 0) return p;
-  os_munmap(p, size);
-  size_t over = size + align;
-  uint8_t* q = os_mmap(over, prot);
-  if (q == NULL) return NULL;
-  uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
-  size_t pre = (size_t)(aligned - q);
-  size_t post = over - pre - size;
-  if (pre) os_munmap(q, pre);
-  if (post) os_munmap(aligned + size, post);
-  return aligned;
+  uintptr_t mask = align - 1;
+  uintptr_t next = atomic_load_explicit(&os_aligned_next, memory_order_relaxed);
+  void* p = NULL;
+  if ((size & mask) != 0 && next > size) p = os_mmap_exactly((next - size) & ~mask, size, prot);
+  if (p == NULL) {
+    p = os_mmap(size, prot);
+    if (p == NULL) return NULL;
+    if (((uintptr_t)p & mask) == 0) return p;
+    os_munmap(p, size);
+    p = os_mmap_exactly((uintptr_t)p & ~mask, size, prot);
+  }
+  if (p == NULL) {
+    size_t over = size + align;
+    uint8_t* q = os_mmap(over, prot);
+    if (q == NULL) return NULL;
+    uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
+    size_t pre = (size_t)(aligned - q);
+    size_t post = over - pre - size;
+    if (pre) os_munmap(q, pre);
+    if (post) os_munmap(aligned + size, post);
+    p = aligned;
+  }
+  atomic_store_explicit(&os_aligned_next, (uintptr_t)p, memory_order_relaxed);
+  return p;
 }
 
 void* xa__os_alloc_aligned(size_t size, size_t align) { return os_map_aligned(size, align, PROT_READ | PROT_WRITE); }
@@ -70,6 +114,14 @@ bool xa__os_make_usable(void* p, size_t size) {
 void xa__os_free(void* p, size_t size) {
   if (p == NULL || size == 0) return;
   os_munmap(p, xa_align_up(size, xa__os_page_size()));
+}
+
+bool xa__os_address_space_limited(void) {
+  struct rlimit r;
+  int saved = errno;
+  bool limited = getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_cur != RLIM_INFINITY;
+  errno = saved;
+  return limited;
 }
 
 bool xa__os_commit(void* p, size_t size) {

@@ -83,6 +83,8 @@ void xa__os_free(void* p, size_t size) {
   SetLastError(err);
 }
 
+bool xa__os_address_space_limited(void) { return false; }
+
 bool xa__os_make_usable(void* p, size_t size) {
   DWORD err = GetLastError();
   bool ok = VirtualAlloc(p, size, MEM_COMMIT, PAGE_READWRITE) != NULL;

@@ -297,12 +297,32 @@ bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
   return false;
 }
 
+/* Where the block of a huge segment starts when aligned to align: after a
+ * header of one OS page (8 KiB where OS pages are larger), so a plain huge
+ * block starts 4 KiB into its segment. */
+static size_t huge_offset(size_t align) {
+  size_t header = xa__os_page_size();
+  if (header > XA_SEGMENT_HEADER) header = XA_SEGMENT_HEADER;
+  return xa_align_up(header, align);
+}
+_Static_assert(sizeof(xa_segment_t) + sizeof(xa_page_t) <= 4096, "a huge segment's header fits in 4 KiB");
+
+/* A huge block's usable size in its segment: size rounded up to the OS page
+ * size, within the mapping. */
+static size_t huge_block_size(const xa_segment_t* seg, size_t offset, size_t size) {
+  size_t bs = xa_align_up(size, xa__os_page_size());
+  return bs < seg->size - offset ? bs : seg->size - offset;
+}
+
 xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool* fresh) {
   if (align < 16) align = 16;
   if (size == 0) size = 1;  /* a zero-size block is still a distinct, non-empty block */
-  size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
+  size_t offset = huge_offset(align);
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
-  size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
+  /* Only what the block needs is mapped (the start is still 4 MiB-aligned):
+   * under an address-space limit every page of it counts. The rest of the
+   * last 4 MiB chunk is not ours; nothing takes a pointer there for one. */
+  size_t seg_size = xa_align_up(offset + size, xa__os_page_size());
   bool zeroed = false;
   caches_age(tld);
   xa_segment_t* seg = huge_cache_take(seg_size);
@@ -317,7 +337,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   xa_page_t* page = &seg->pages[0];
   page->in_use = 1;
   page->start = (uint8_t*)seg + offset;
-  page->block_size = xa_align_up(size, xa__os_page_size());
+  page->block_size = huge_block_size(seg, offset, size);
   page->reserved = 1;
   seg->used_pages = 1;
   atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);

@@ -36,6 +36,13 @@ XA_INTERNAL xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t
 /* Bytes a huge block may grow to in place. */
 XA_INTERNAL size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page);
 
+/* p is the block of the huge segment seg (not some other address in its
+ * chunk: a huge mapping may end before its last 4 MiB chunk does, and the
+ * rest of that chunk belongs to somebody else). */
+XA_INLINE bool xa__segment_huge_block_is(const xa_segment_t* seg, const void* p) {
+  return (const uint8_t*)p == seg->pages[0].start;
+}
+
 /* Purge free pages of tld's segments and release its segment cache. */
 XA_INTERNAL void xa__segments_purge(xa_tld_t* tld);
 XA_INTERNAL void xa__segment_cache_release(xa_tld_t* tld);
