@@ -116,6 +116,87 @@ void xa__os_free(void* p, size_t size) {
   os_munmap(p, xa_align_up(size, xa__os_page_size()));
 }
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4  /* Linux 5.7 */
+#endif
+
+/* After a failed MREMAP_FIXED move into [p, p + size), a range we had
+ * reserved: the kernel may have unmapped it before it failed, and another
+ * thread may have mapped something there since. Unmap it only when it is
+ * provably ours (we can map it without replacing anything); otherwise leave
+ * it: at worst a PROT_NONE reservation (address space, no memory) stays
+ * behind, which is better than unmapping someone else's memory. Only
+ * reached when the kernel refuses a move it had no reason to refuse. */
+static void os_release_if_free(void* p, size_t size) {
+  int saved = errno;
+  void* q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q != MAP_FAILED) munmap(q, size);  /* ours now, wherever it landed */
+  errno = saved;
+}
+
+static _Atomic(int) os_dontunmap_missing;  /* the kernel (or emulator) lacks MREMAP_DONTUNMAP */
+
+void* xa__os_remap(void* p, size_t old_size, size_t new_size, size_t align, size_t* size) {
+  *size = old_size;
+  if (new_size <= old_size) return p;
+  int saved = errno;
+  /* In place, when the addresses after the mapping are free. */
+  void* r = mremap(p, old_size, new_size, 0);
+  int err = errno;
+  errno = saved;
+  if (r != MAP_FAILED) {
+    *size = new_size;
+    return p;
+  }
+  /* ENOMEM: no room after it. Anything else (EFAULT: the range is no longer
+   * one mapping, e.g. split by madvise or mprotect): a move could fail half
+   * way, so do not try. */
+  if (err != ENOMEM || atomic_load_explicit(&os_dontunmap_missing, memory_order_relaxed)) return p;
+  /* Moving and growing in one MREMAP_FIXED call can fail after the kernel
+   * unmapped the target (accounting, mlock limits), and growing in a second
+   * call after the move can fail because another thread mapped something
+   * right after the moved pages. So: reserve an aligned target of the new
+   * size; move the pages, size unchanged, into its start while keeping the
+   * old range mapped (MREMAP_DONTUNMAP: it stays ours, empty); grow in place
+   * over the rest of the reservation; and if that fails, move the pages back
+   * over our own old range. Only then is the old range given back. */
+  uint8_t* target = os_map_aligned(new_size, align, PROT_NONE);
+  if (target == NULL) return p;
+  uint8_t* rest = target + old_size;
+  size_t rest_size = new_size - old_size;
+  r = mremap(p, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, target);
+  err = errno;
+  if (r == MAP_FAILED) {
+    os_munmap(rest, rest_size);  /* a move of old_size bytes does not touch this part */
+    if (err == EINVAL) {  /* refused before doing anything: an old kernel */
+      atomic_store_explicit(&os_dontunmap_missing, 1, memory_order_relaxed);
+      os_munmap(target, old_size);
+    } else {
+      os_release_if_free(target, old_size);
+    }
+    errno = saved;
+    return p;
+  }
+  os_munmap(rest, rest_size);
+  r = mremap(target, old_size, new_size, 0);
+  if (r != MAP_FAILED) {
+    os_munmap(p, old_size);
+    errno = saved;
+    *size = new_size;
+    return target;
+  }
+  /* Somebody took the room: back to where the pages were. */
+  r = mremap(target, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+  if (r == MAP_FAILED) os_release_if_free(p, old_size);  /* the kernel is out of memory: they stay */
+  errno = saved;
+  return r != MAP_FAILED ? p : target;
+}
+
+bool xa__os_shrink(void* p, size_t old_size, size_t new_size) {
+  if (new_size < old_size) os_munmap((uint8_t*)p + new_size, old_size - new_size);
+  return true;
+}
+
 bool xa__os_address_space_limited(void) {
   struct rlimit r;
   int saved = errno;

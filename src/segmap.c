@@ -67,6 +67,13 @@ void xa__segmap_remove(uintptr_t base, size_t size) {
   while (atomic_load(&segmap_readers) != 0) xa__os_yield();
 }
 
+void xa__segmap_shrink(uintptr_t base, size_t old_size, size_t new_size) {
+  size_t first = base >> XA_SEGMENT_SHIFT;
+  size_t keep = (new_size + XA_SEGMENT_SIZE - 1) >> XA_SEGMENT_SHIFT;
+  size_t count = (old_size + XA_SEGMENT_SIZE - 1) >> XA_SEGMENT_SHIFT;
+  for (size_t i = keep; i < count; i++) bits_set(false, first + i, false);
+}
+
 uintptr_t xa__segmap_find(const void* p) {
   size_t chunk = (uintptr_t)p >> XA_SEGMENT_SHIFT;
   if (chunk >= XA_SEGMAP_CHUNKS || !bit_get(false, chunk)) return 0;

@@ -46,6 +46,11 @@ XA_INTERNAL bool xa__segmap_add(uintptr_t base, size_t size);
  * be looking at the segment's header: it may be unmapped. */
 XA_INTERNAL void xa__segmap_remove(uintptr_t base, size_t size);
 
+/* A segment at base shrank from old_size to new_size bytes (same base): the
+ * chunks it no longer reaches are not inside it any more. Its header stays
+ * mapped, so readers need not be waited for. */
+XA_INTERNAL void xa__segmap_shrink(uintptr_t base, size_t old_size, size_t new_size);
+
 /* Base of the segment whose chunks contain p (any chunk of it, interior
  * pointers of huge segments included), or 0. A huge segment's mapping may
  * end before its last chunk does: compare p with the segment's size where

@@ -351,6 +351,66 @@ size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
   return seg->size - (size_t)(page->start - (const uint8_t*)seg);
 }
 
+/* Shrink: give back the whole pages past the block's new end. The header
+ * stays where it is, so readers in other threads (xa_is_in_heap_region)
+ * need not be waited for; they compare with the size, stored first. */
+static void huge_shrink(xa_segment_t* seg, size_t new_size) {
+  size_t old_size = seg->size;
+  if (new_size >= old_size || xa__in_arena(seg)) return;  /* an arena chunk stays whole */
+  xa__segmap_shrink((uintptr_t)seg, old_size, new_size);
+  __atomic_store_n(&seg->size, new_size, __ATOMIC_RELAXED);
+  if (!xa__os_shrink(seg, old_size, new_size)) {  /* not supported here: keep it all */
+    __atomic_store_n(&seg->size, old_size, __ATOMIC_RELAXED);
+    xa__segmap_add((uintptr_t)seg, old_size);
+    return;
+  }
+  xa__stat_add(XA_STAT_os_bytes, -(int64_t)(old_size - new_size));
+}
+
+xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, bool* done) {
+  xa_segment_t* seg = xa__page_segment(page);
+  size_t offset = (size_t)(page->start - (uint8_t*)seg);
+  size_t ps = xa__os_page_size();
+  *done = false;
+  if (size == 0 || size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return page;
+  size_t old_size = seg->size;
+  size_t new_size = xa_align_up(offset + size, ps);
+  if (new_size <= old_size) {
+    huge_shrink(seg, new_size);
+    /* Atomic: xa_heap_contains may read it from another thread. */
+    __atomic_store_n(&page->block_size, huge_block_size(seg, offset, size), __ATOMIC_RELAXED);
+    *done = true;
+    return page;
+  }
+  /* An arena chunk cannot leave the arena (which must stay readable). */
+  if (xa__in_arena(seg)) return page;
+  /* The header may move with the pages: take the segment out of the owner's
+   * list (its neighbours point at it) and out of the address map, which
+   * waits until no reader in another thread (xa_heap_contains, ...) looks at
+   * the header any more. Frees of other blocks never touch this segment
+   * (it holds one block, which the caller holds). */
+  all_unlink(tld, seg);
+  xa__segmap_remove((uintptr_t)seg, old_size);
+  size_t mapped;
+  xa_segment_t* now = xa__os_remap(seg, old_size, new_size, XA_SEGMENT_SIZE, &mapped);
+  /* seg may be gone: from here on only `now`. Its header holds the same
+   * fields; the absolute pointer into it is recomputed. */
+  page = &now->pages[0];
+  page->start = (uint8_t*)now + offset;
+  __atomic_store_n(&now->size, mapped, __ATOMIC_RELAXED);
+  /* mmap never hands out addresses beyond the map's 48 bits unless asked
+   * to (and nothing here asks), so this cannot fail in practice. */
+  xa__segmap_add((uintptr_t)now, mapped);
+  all_link(tld, now);
+  if (mapped != old_size || now != seg) xa__stat_add(XA_STAT_huge_remaps, 1);
+  xa__stat_add(XA_STAT_os_bytes, (int64_t)mapped - (int64_t)old_size);
+  if (mapped >= new_size) {
+    __atomic_store_n(&page->block_size, huge_block_size(now, offset, size), __ATOMIC_RELAXED);
+    *done = true;
+  }
+  return page;
+}
+
 /* Give the memory of seg's free, dirty pages back to the OS, one call per run
  * of neighbouring pages. The segment stays mapped and owned as it was. */
 static void segment_purge_free_pages(xa_segment_t* seg) {

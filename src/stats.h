@@ -20,6 +20,7 @@
   X(reclaimed,       "segments reclaimed")                                  \
   X(purged_bytes,    "bytes purged")                                        \
   X(cache_hits,      "segment cache hits")                                  \
+  X(huge_remaps,     "huge blocks grown or moved without copying")         \
   X(foreign_frees,   "frees of foreign pointers ignored")                  \
   X(double_frees,    "double frees detected and ignored")
 
