@@ -399,8 +399,11 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   page->start = (uint8_t*)now + offset;
   __atomic_store_n(&now->size, mapped, __ATOMIC_RELAXED);
   /* mmap never hands out addresses beyond the map's 48 bits unless asked
-   * to (and nothing here asks), so this cannot fail in practice. */
-  xa__segmap_add((uintptr_t)now, mapped);
+   * to (nothing here asks). The one way this can fail is a new leaf of the
+   * map (8 KiB, once per 128 GiB of address space) that the OS refuses:
+   * then the block still works, but free does not recognise it (reported
+   * once, leaked), which is still better than losing the content. */
+  if (!xa__segmap_add((uintptr_t)now, mapped)) xa__verbose("a moved huge segment is not in the address map:", (uintptr_t)now);
   all_link(tld, now);
   if (mapped != old_size || now != seg) xa__stat_add(XA_STAT_huge_remaps, 1);
   xa__stat_add(XA_STAT_os_bytes, (int64_t)mapped - (int64_t)old_size);

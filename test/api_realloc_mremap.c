@@ -161,12 +161,16 @@ static unsigned char* grow(size_t align, size_t top, unsigned seed, size_t* fina
     CHECK(xa__validate());
   }
   int64_t remaps = xa__stat_current(XA_STAT_huge_remaps) - remaps0;
+#if defined(RUSAGE_THREAD)
   printf("align %7zu: 1 MiB -> %4zu MiB in %d steps: %lld remaps, %ld page faults inside realloc "
          "(a copy would fault in %ld pages)\n",
          align, top / MIB, steps, (long long)remaps, faults_in_realloc, pages_grown);
+#else
+  printf("align %7zu: 1 MiB -> %4zu MiB in %d steps: %lld remaps\n", align, top / MIB, steps, (long long)remaps);
+#endif
   if (remaps == 0) {
 #if defined(REMAP_OPTIONAL)
-    printf("  realloc copied here (no mremap): skipping the no-copy and alignment checks\n");
+    if (remap_works) printf("  realloc copies here (no mremap): skipping the no-copy and alignment checks\n");
     remap_works = false;
 #else
     CHECK_MSG(remaps > 0, "align %zu: no huge realloc was done without copying", align);
