@@ -61,9 +61,10 @@ XA_API void* xa_calloc(size_t count, size_t size) XA_ATTR_MALLOC XA_ATTR_ALLOC_S
  * a p that xalloc did not hand out (a pointer into the middle of a block
  * included) is reported on stderr and gives NULL, EINVAL.
  * Growing within xa_usable_size(p), or shrinking to at least half of it, stays
- * in place; otherwise the block may move, and a moved block has the plain
+ * in place; otherwise the block may move, and a copied block has the plain
  * alignment of its new size (as with libc realloc), not that of an earlier
- * xa_malloc_aligned. */
+ * xa_malloc_aligned. On Linux a huge block (above 512 KiB) that the calling
+ * thread owns is resized without copying (mremap): it keeps its alignment. */
 XA_API void* xa_realloc(void* p, size_t newsize) XA_ATTR_ALLOC_SIZE(2);
 
 /* xa_realloc(p, count*size) with overflow detection (NULL, ENOMEM; p untouched). */

@@ -127,14 +127,18 @@ XA_API void* xa_heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
 
 /* ---- usable size and realloc ------------------------------------------------ */
 
-/* The page of a block pointer, or NULL (after reporting) if it is not ours. */
+/* The page of a block pointer, or NULL (after reporting) if it is not ours.
+ * A huge mapping may end before its last 4 MiB chunk does, and the rest of
+ * that chunk is someone else's. */
 static xa_page_t* block_page(const void* p, const char* what) {
   uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
-  if (xa_unlikely(!xa__segmap_is_segment(segaddr))) {
+  xa_segment_t* seg = (xa_segment_t*)segaddr;
+  if (xa_unlikely(!xa__segmap_is_segment(segaddr) ||
+                  (seg->kind == XA_KIND_HUGE && !xa__segment_huge_covers(seg, p)))) {
     if (what != NULL) xa__report_foreign(what, p);
     return NULL;
   }
-  return xa__segment_page_of((xa_segment_t*)segaddr, p);
+  return xa__segment_page_of(seg, p);
 }
 
 /* Bytes usable from p on, or 0 when p is not a block (or aligned block)
@@ -149,6 +153,51 @@ XA_API size_t xa_usable_size(const void* p) {
   if (p == NULL) return 0;
   xa_page_t* page = block_page(p, NULL);
   return page != NULL ? page_usable(page, p) : 0;
+}
+
+/* realloc of a huge block (p is its start, see block_page) to newsize, or
+ * want (a bit more) when that works. Its owner resizes it where it is:
+ * a shrink gives the pages past the new end back, a growth uses the rest of
+ * the mapping or extends it, in place or by moving its pages to a new
+ * address without copying (mremap; not on Windows). Returns the block, or
+ * NULL when it has to be moved by copying; *pp is then where the block is
+ * now (its pages may have moved without growing). Another thread cannot
+ * touch the bookkeeping: it keeps the block where it is when it can, and
+ * copies otherwise. */
+static void* huge_realloc(xa_heap_t* heap, xa_page_t* page, void** pp, size_t newsize, size_t want) {
+  void* p = *pp;
+  size_t usable = page->block_size;
+  /* Far smaller and no longer huge: a copy of at most 512 KiB gives the
+   * whole segment back. */
+  bool stays = newsize > XA_LARGE_MAX || newsize >= usable / 2;
+  xa_segment_t* seg = xa__page_segment(page);
+  xa_tld_t* tld = xa__tls_tld_get();
+  if (atomic_load_explicit(&seg->owner, memory_order_relaxed) != (uintptr_t)tld) {
+    return newsize <= usable && stays ? p : NULL;
+  }
+  if (newsize <= usable && !stays) return NULL;
+  size_t room = xa__segment_huge_room(seg, page);
+  if (newsize > usable && newsize <= room) {
+    /* The rest of the mapping (a cached segment can be larger): untouched.
+     * Only the owner writes block_size (atomic: xa_heap_contains may read it
+     * from another thread). */
+    size_t bs = xa_align_up(newsize, xa__os_page_size());
+    __atomic_store_n(&page->block_size, bs < room ? bs : room, __ATOMIC_RELAXED);
+    return p;
+  }
+  /* A moved block must come from `heap` (xa_heap_realloc): only a block of
+   * that heap's own huge queue is resized, others are copied into `heap`.
+   * A shrink stays where it is, whatever the heap. */
+  if (newsize > usable && (page->heap != heap || page->queue != XA_BIN_HUGE)) return NULL;
+  if (newsize <= usable) want = newsize;
+  xa_heap_t* owner_heap = page->heap;
+  xa__heap_page_moving(owner_heap, page);
+  bool done;
+  page = xa__segment_huge_resize(tld, page, want, &done);
+  if (!done && want != newsize) page = xa__segment_huge_resize(tld, page, newsize, &done);
+  xa__heap_page_moved(owner_heap, page);
+  *pp = page->start;
+  return done ? page->start : NULL;
 }
 
 static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
@@ -172,24 +221,6 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     xa_free(p);
     return heap_malloc(heap, 0);
   }
-  bool huge = xa__page_is_huge(page);
-  if (newsize <= usable && (newsize >= usable / 2 || huge)) return p;  /* fits: stay in place */
-  xa_segment_t* seg = xa__page_segment(page);
-  if (huge && newsize > usable &&
-      atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) {
-    /* Grow in place into the rest of the huge segment (mapped, untouched).
-     * Only the owner writes block_size (it also reads it in visit/collect). */
-    size_t offset = (size_t)((uint8_t*)p - page->start);
-    size_t room = xa__segment_huge_room(seg, page) - offset;
-    if (newsize <= room) {
-      size_t grown = offset + xa_align_up(newsize, xa__os_page_size());
-      if (grown - offset > room) grown = offset + room;
-      if (xa__segment_huge_grow(seg, page, grown)) {
-        page->block_size = grown;
-        return p;
-      }
-    }
-  }
   /* A block that grows a little past its usable size tends to keep growing
    * in small steps (buffers, strings, vectors): make it half again as large
    * as it was, so that n steps copy O(log n) times instead of at every size
@@ -200,6 +231,12 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
   if (newsize > usable && newsize < step && newsize >= 1024) {
     want = step;
     if (newsize <= XA_LARGE_MAX && want > XA_LARGE_MAX) want = XA_LARGE_MAX;  /* stay out of huge */
+  }
+  if (xa__page_is_huge(page)) {
+    void* r = huge_realloc(heap, page, &p, newsize, want);
+    if (r != NULL) return r;
+  } else if (newsize <= usable && newsize >= usable / 2) {
+    return p;  /* fits: stay in place */
   }
   void* q = heap_malloc(heap, want);
   if (q == NULL && want != newsize) q = heap_malloc(heap, newsize);

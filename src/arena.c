@@ -1,6 +1,7 @@
 /* The arena (arena.h). Reserved lazily on the first segment request: the
  * largest of 64, 16, 4 or 1 GiB the system grants (address space only; a
- * PROT_NONE reservation costs no memory). Chunks are handed out lowest
+ * PROT_NONE reservation costs no memory), none under an address-space limit,
+ * or the size the arena_reserve option gives. Chunks are handed out lowest
  * address first so the used part stays compact; the readable prefix grows
  * in 4 MiB steps and never shrinks. */
 #include "arena.h"
@@ -21,9 +22,29 @@ static uint64_t arena_used[ARENA_MAX_CHUNKS / 64];
 static uint64_t arena_zero[ARENA_MAX_CHUNKS / 64];  /* readable chunk known to read as zero */
 static bool arena_closed;  /* fork child whose parent forked inside arena_lock */
 
+/* How much to reserve (XA_OPT_ARENA_RESERVE): -1 (automatic) is 64 GiB,
+ * or less if the system refuses, unless the process has an address-space
+ * limit (RLIMIT_AS): a reservation counts against it in full although it
+ * costs no memory, so there is none then and segments are mapped one by
+ * one. An explicit size is rounded up to 4 MiB (at most 64 GiB) and tried as
+ * it is; 0 means none. */
 static void arena_reserve(void) {
   arena_tried = true;
-  for (size_t chunks = ARENA_MAX_CHUNKS; chunks >= ((size_t)1 << (30 - XA_SEGMENT_SHIFT)); chunks /= 4) {
+  int64_t opt = xa__option_get(XA_OPT_ARENA_RESERVE);
+  size_t most = ARENA_MAX_CHUNKS, least = (size_t)1 << (30 - XA_SEGMENT_SHIFT);
+  if (opt < 0 && xa__os_address_space_limited()) {
+    xa__verbose("address space limited (RLIMIT_AS): segments are mapped one by one; arena MiB:", 0);
+    return;
+  }
+  if (opt == 0) {
+    xa__verbose("arena_reserve is 0: segments are mapped one by one; arena MiB:", 0);
+    return;
+  }
+  if (opt > 0) {
+    uint64_t chunks = ((uint64_t)opt + XA_SEGMENT_SIZE - 1) >> XA_SEGMENT_SHIFT;
+    most = least = chunks < ARENA_MAX_CHUNKS ? (size_t)chunks : ARENA_MAX_CHUNKS;
+  }
+  for (size_t chunks = most; chunks >= least; chunks /= 4) {
     void* base = xa__os_reserve(chunks << XA_SEGMENT_SHIFT, XA_SEGMENT_SIZE);
     if (base != NULL) {
       atomic_store_explicit(&xa__arena_base, (uintptr_t)base, memory_order_relaxed);
@@ -32,7 +53,8 @@ static void arena_reserve(void) {
       return;
     }
   }
-  xa__verbose("no arena could be reserved; segments are mapped one by one, MiB tried down to:", 1024);
+  xa__verbose("no arena could be reserved; segments are mapped one by one, MiB tried down to:",
+              (uintptr_t)(least << XA_SEGMENT_SHIFT) >> 20);
 }
 
 static uintptr_t arena_base(void) { return atomic_load_explicit(&xa__arena_base, memory_order_relaxed); }
@@ -98,4 +120,11 @@ void xa__arena_fork_child(void) {
   if (!xa__lock_fork_child(&arena_lock)) return;
   arena_closed = true;
   atomic_store_explicit(&xa__arena_readable, arena_readable_chunks << XA_SEGMENT_SHIFT, memory_order_release);
+}
+
+size_t xa__arena_reserved(void) {
+  xa__lock(&arena_lock);
+  size_t bytes = arena_chunks << XA_SEGMENT_SHIFT;
+  xa__unlock(&arena_lock);
+  return bytes;
 }

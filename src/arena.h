@@ -26,6 +26,9 @@ XA_INTERNAL void* xa__arena_segment_alloc(bool* zeroed);
 /* Give a segment back: purged, stays readable. False if not arena memory. */
 XA_INTERNAL bool xa__arena_segment_free(void* seg);
 
+/* Bytes of address space reserved for the arena (0: none, or not yet). */
+XA_INTERNAL size_t xa__arena_reserved(void);
+
 XA_INTERNAL void xa__arena_fork_child(void);
 
 #endif

@@ -168,11 +168,15 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
  * was unavailable, and pointers that are not ours (NULL included). */
 void xa__free_outside_arena(void* p) {
   uintptr_t segaddr = (uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK;
-  if (!xa__segmap_is_segment(segaddr)) {
+  xa_segment_t* seg = (xa_segment_t*)segaddr;
+  /* A huge mapping may end before its last 4 MiB chunk does: past its end
+   * the chunk may be anybody's (inside it, a pointer that is not the block's
+   * start is reported as such by the checks of the free path). */
+  if (!xa__segmap_is_segment(segaddr) || (seg->kind == XA_KIND_HUGE && !xa__segment_huge_covers(seg, p))) {
     if (p != NULL) xa__report_foreign("free of pointer", p);
     return;
   }
-  xa__free_in_segment((xa_segment_t*)segaddr, p);
+  xa__free_in_segment(seg, p);
 }
 
 static void free_slow(xa_segment_t* seg, void* p, bool drained) {

@@ -221,6 +221,10 @@ xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* 
   return page;
 }
 
+void xa__heap_page_moving(xa_heap_t* heap, xa_page_t* page) { queue_remove(heap, page); }
+
+void xa__heap_page_moved(xa_heap_t* heap, xa_page_t* page) { queue_push(heap, page, page->queue); }
+
 /* ---- free slow paths --------------------------------------------------------------- */
 
 /* An adopted page heard of a free (local, or a cross-thread one through the

@@ -28,6 +28,13 @@ XA_INTERNAL xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin);
 /* A new huge page holding one block, linked in the heap (used == 1). */
 XA_INTERNAL xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* fresh);
 
+/* A huge page's descriptor (in its segment header) is about to move with
+ * its segment, or has moved: its queue neighbours point at it, so it leaves
+ * its queue before and comes back after (same queue, same heap; the page
+ * count does not change). Nothing else may run on the heap in between. */
+XA_INTERNAL void xa__heap_page_moving(xa_heap_t* heap, xa_page_t* page);
+XA_INTERNAL void xa__heap_page_moved(xa_heap_t* heap, xa_page_t* page);
+
 /* After a local free made page->used == 0 on a queued page. */
 XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 /* After a local free into a page flagged XA_PF_UNQUEUED. */

@@ -109,7 +109,16 @@ XA_API bool xa_heap_visit_blocks(const xa_heap_t* heap, xa_block_visit_fun* visi
 
 /* ---- membership ---------------------------------------------------------------------- */
 
-XA_API bool xa_is_in_heap_region(const void* p) { return p != NULL && xa__segmap_find(p) != 0; }
+XA_API bool xa_is_in_heap_region(const void* p) {
+  if (p == NULL) return false;
+  /* A huge segment's mapping may end before its last chunk does: look at
+   * its size, inside a read section (its owner may release it). */
+  xa__segmap_read_begin();
+  uintptr_t seg = xa__segmap_find(p);
+  bool in = seg != 0 && (uintptr_t)p - seg < __atomic_load_n(&((xa_segment_t*)seg)->size, __ATOMIC_RELAXED);
+  xa__segmap_read_end();
+  return in;
+}
 
 XA_API bool xa_heap_contains(const xa_heap_t* heap, const void* p) {
   if (heap == NULL || p == NULL || heap->tld == NULL) return false;

@@ -1,5 +1,5 @@
 /* Metadata allocator: fixed-size slots (rounded to 64 bytes) bump-allocated
- * from 256 KiB OS chunks, with one free list per slot size. Used rarely
+ * from 32 KiB OS chunks, with one free list per slot size. Used rarely
  * (thread start, heap creation), so a single lock is enough. Chunks are never
  * returned to the OS: thread data must stay readable forever (design.md). */
 #include "meta.h"
@@ -7,7 +7,10 @@
 #include "os.h"
 #include <string.h>
 
-#define META_CHUNK   ((size_t)256 << 10)
+/* 32 KiB: about 10 threads' data (tld and original heap) per chunk. Small,
+ * because under an address-space limit (RLIMIT_AS) a process's first
+ * allocation pays for a whole chunk. */
+#define META_CHUNK   ((size_t)32 << 10)
 #define META_GRAIN   64
 #define META_CLASSES (16384 / META_GRAIN)
 

@@ -23,6 +23,26 @@ XA_INTERNAL bool xa__os_make_usable(void* p, size_t size);
 /* Return memory obtained from xa__os_alloc_aligned (the whole range). */
 XA_INTERNAL void xa__os_free(void* p, size_t size);
 
+/* Grow the mapping [p, p + old_size) (from xa__os_alloc_aligned; both sizes
+ * multiples of the page size, new_size > old_size) to new_size bytes without
+ * copying its content: in place when the addresses after it are free, else
+ * by moving its pages to a new address aligned to align (Linux: mremap).
+ * Returns where the mapping is now and sets *size to what is mapped there:
+ * new_size on success; old_size when it could not grow, in which case the
+ * content may still have moved (it is intact either way). Where this is not
+ * supported (Windows) it returns p with *size = old_size, and callers copy.
+ * Nobody may touch the old range from the call on. */
+XA_INTERNAL void* xa__os_remap(void* p, size_t old_size, size_t new_size, size_t align, size_t* size);
+
+/* Give back the tail [p + new_size, p + old_size) of a mapping from
+ * xa__os_alloc_aligned (page multiples). False where not supported
+ * (Windows): the mapping is then unchanged. */
+XA_INTERNAL bool xa__os_shrink(void* p, size_t old_size, size_t new_size);
+
+/* True when the process has a finite address-space limit (RLIMIT_AS), which
+ * a large up-front reservation would eat into. */
+XA_INTERNAL bool xa__os_address_space_limited(void);
+
 /* Make [p, p+size) usable again after a purge (no-op where purge keeps it usable). */
 XA_INTERNAL bool xa__os_commit(void* p, size_t size);
 

@@ -7,9 +7,11 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,25 +40,67 @@ static void os_munmap(void* p, size_t size) {
   errno = saved;
 }
 
-/* size bytes aligned to align with protection prot. Most mappings land
- * aligned when they follow the previous one: try a plain mapping first, then
- * over-map by align and trim both ends. */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000  /* Linux 4.17; older kernels take it as a hint */
+#endif
+
+/* A mapping exactly at addr (never replacing anything), or NULL. */
+static void* os_mmap_exactly(uintptr_t addr, size_t size, int prot) {
+  if (addr == 0) return NULL;
+  int saved = errno;
+  void* p = mmap((void*)addr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  errno = saved;
+  if (p == MAP_FAILED) return NULL;
+  if (p != (void*)addr) {  /* an old kernel took it as a hint */
+    os_munmap(p, size);
+    return NULL;
+  }
+  return p;
+}
+
+/* Just below the last aligned mapping that needed more than a plain mmap:
+ * where the next one most likely fits (the kernel hands out addresses
+ * top-down). Only a hint; threads may race on it. */
+static _Atomic(uintptr_t) os_aligned_next;
+
+/* size bytes aligned to align with protection prot, never needing more than
+ * size bytes of address space at any moment while a cheaper way works (under
+ * RLIMIT_AS every mapped byte counts):
+ * - a size that is a multiple of align usually lands aligned when it follows
+ *   the previous mapping: try a plain mapping first;
+ * - other sizes (huge segments map only what they need) leave the rest of
+ *   their last aligned chunk free, and a plain mapping lands in such a hole:
+ *   ask for the aligned address below the last one placed this way first;
+ * - then the aligned address just below where the plain mapping landed;
+ * - last resort: over-map by align and trim both ends (size + align bytes
+ *   for a moment; under a tight limit that fails, and so does the call). */
 static void* os_map_aligned(size_t size, size_t align, int prot) {
   if (size == 0 || size > PTRDIFF_MAX - align) return NULL;
   size = xa_align_up(size, xa__os_page_size());
-  void* p = os_mmap(size, prot);
-  if (p == NULL) return NULL;
-  if (((uintptr_t)p & (align - 1)) == 0) return p;
-  os_munmap(p, size);
-  size_t over = size + align;
-  uint8_t* q = os_mmap(over, prot);
-  if (q == NULL) return NULL;
-  uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
-  size_t pre = (size_t)(aligned - q);
-  size_t post = over - pre - size;
-  if (pre) os_munmap(q, pre);
-  if (post) os_munmap(aligned + size, post);
-  return aligned;
+  uintptr_t mask = align - 1;
+  uintptr_t next = atomic_load_explicit(&os_aligned_next, memory_order_relaxed);
+  void* p = NULL;
+  if ((size & mask) != 0 && next > size) p = os_mmap_exactly((next - size) & ~mask, size, prot);
+  if (p == NULL) {
+    p = os_mmap(size, prot);
+    if (p == NULL) return NULL;
+    if (((uintptr_t)p & mask) == 0) return p;
+    os_munmap(p, size);
+    p = os_mmap_exactly((uintptr_t)p & ~mask, size, prot);
+  }
+  if (p == NULL) {
+    size_t over = size + align;
+    uint8_t* q = os_mmap(over, prot);
+    if (q == NULL) return NULL;
+    uint8_t* aligned = (uint8_t*)xa_align_up((uintptr_t)q, align);
+    size_t pre = (size_t)(aligned - q);
+    size_t post = over - pre - size;
+    if (pre) os_munmap(q, pre);
+    if (post) os_munmap(aligned + size, post);
+    p = aligned;
+  }
+  atomic_store_explicit(&os_aligned_next, (uintptr_t)p, memory_order_relaxed);
+  return p;
 }
 
 void* xa__os_alloc_aligned(size_t size, size_t align) { return os_map_aligned(size, align, PROT_READ | PROT_WRITE); }
@@ -73,6 +117,95 @@ bool xa__os_make_usable(void* p, size_t size) {
 void xa__os_free(void* p, size_t size) {
   if (p == NULL || size == 0) return;
   os_munmap(p, xa_align_up(size, xa__os_page_size()));
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4  /* Linux 5.7 */
+#endif
+
+/* After a failed MREMAP_FIXED move into [p, p + size), a range we had
+ * reserved: the kernel may have unmapped it before it failed, and another
+ * thread may have mapped something there since. Unmap it only when it is
+ * provably ours (we can map it without replacing anything); otherwise leave
+ * it: at worst a PROT_NONE reservation (address space, no memory) stays
+ * behind, which is better than unmapping someone else's memory. Only
+ * reached when the kernel refuses a move it had no reason to refuse. */
+static void os_release_if_free(void* p, size_t size) {
+  int saved = errno;
+  void* q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q != MAP_FAILED) munmap(q, size);  /* ours now, wherever it landed */
+  errno = saved;
+}
+
+static _Atomic(int) os_dontunmap_missing;  /* the kernel (or emulator) lacks MREMAP_DONTUNMAP */
+
+void* xa__os_remap(void* p, size_t old_size, size_t new_size, size_t align, size_t* size) {
+  *size = old_size;
+  if (new_size <= old_size) return p;
+  int saved = errno;
+  /* In place, when the addresses after the mapping are free. */
+  void* r = mremap(p, old_size, new_size, 0);
+  int err = errno;
+  errno = saved;
+  if (r != MAP_FAILED) {
+    *size = new_size;
+    return p;
+  }
+  /* ENOMEM: no room after it. Anything else (EFAULT: the range is no longer
+   * one mapping, e.g. split by madvise or mprotect): a move could fail half
+   * way, so do not try. */
+  if (err != ENOMEM || atomic_load_explicit(&os_dontunmap_missing, memory_order_relaxed)) return p;
+  /* Moving and growing in one MREMAP_FIXED call can fail after the kernel
+   * unmapped the target (accounting, mlock limits), and growing in a second
+   * call after the move can fail because another thread mapped something
+   * right after the moved pages. So: reserve an aligned target of the new
+   * size; move the pages, size unchanged, into its start while keeping the
+   * old range mapped (MREMAP_DONTUNMAP: it stays ours, empty); grow in place
+   * over the rest of the reservation; and if that fails, move the pages back
+   * over our own old range. Only then is the old range given back. */
+  uint8_t* target = os_map_aligned(new_size, align, PROT_NONE);
+  if (target == NULL) return p;
+  uint8_t* rest = target + old_size;
+  size_t rest_size = new_size - old_size;
+  r = mremap(p, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, target);
+  err = errno;
+  if (r == MAP_FAILED) {
+    os_munmap(rest, rest_size);  /* a move of old_size bytes does not touch this part */
+    if (err == EINVAL) {  /* refused before doing anything: an old kernel */
+      atomic_store_explicit(&os_dontunmap_missing, 1, memory_order_relaxed);
+      os_munmap(target, old_size);
+    } else {
+      os_release_if_free(target, old_size);
+    }
+    errno = saved;
+    return p;
+  }
+  os_munmap(rest, rest_size);
+  r = mremap(target, old_size, new_size, 0);
+  if (r != MAP_FAILED) {
+    os_munmap(p, old_size);
+    errno = saved;
+    *size = new_size;
+    return target;
+  }
+  /* Somebody took the room: back to where the pages were. */
+  r = mremap(target, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+  if (r == MAP_FAILED) os_release_if_free(p, old_size);  /* the kernel is out of memory: they stay */
+  errno = saved;
+  return r != MAP_FAILED ? p : target;
+}
+
+bool xa__os_shrink(void* p, size_t old_size, size_t new_size) {
+  if (new_size < old_size) os_munmap((uint8_t*)p + new_size, old_size - new_size);
+  return true;
+}
+
+bool xa__os_address_space_limited(void) {
+  struct rlimit r;
+  int saved = errno;
+  bool limited = getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_cur != RLIM_INFINITY;
+  errno = saved;
+  return limited;
 }
 
 bool xa__os_commit(void* p, size_t size) {

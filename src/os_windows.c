@@ -83,6 +83,24 @@ void xa__os_free(void* p, size_t size) {
   SetLastError(err);
 }
 
+/* No way to grow or move a reservation with its pages: realloc copies. */
+void* xa__os_remap(void* p, size_t old_size, size_t new_size, size_t align, size_t* size) {
+  (void)new_size;
+  (void)align;
+  *size = old_size;
+  return p;
+}
+
+/* A reservation is released whole; its tail cannot be given back alone. */
+bool xa__os_shrink(void* p, size_t old_size, size_t new_size) {
+  (void)p;
+  (void)old_size;
+  (void)new_size;
+  return false;
+}
+
+bool xa__os_address_space_limited(void) { return false; }
+
 bool xa__os_make_usable(void* p, size_t size) {
   DWORD err = GetLastError();
   bool ok = VirtualAlloc(p, size, MEM_COMMIT, PAGE_READWRITE) != NULL;

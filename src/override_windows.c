@@ -12,6 +12,7 @@
 #include "xalloc.h"
 #include "alloc_fast.h"
 #include "os.h"
+#include "segment.h"
 #include <errno.h>
 #include <string.h>
 #include <wchar.h>
@@ -75,7 +76,10 @@ static size_t foreign_size(void* p) {
 /* p is a block start (or interior aligned pointer) xalloc handed out. */
 static inline bool is_ours(const void* p) {
   if (xa__in_arena(p)) return true;
-  return xa__segmap_is_segment((uintptr_t)p & ~(uintptr_t)XA_SEGMENT_MASK);
+  xa_segment_t* seg = xa__ptr_segment(p);
+  /* A huge mapping may end before its last 4 MiB chunk: the rest of that
+   * chunk may hold CRT blocks, so only the huge block's start is ours. */
+  return xa__segmap_is_segment((uintptr_t)seg) && (seg->kind != XA_KIND_HUGE || xa__segment_huge_block_is(seg, p));
 }
 
 /* ---- the malloc family --------------------------------------------------- */

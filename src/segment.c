@@ -440,13 +440,33 @@ bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
   return false;
 }
 
+/* Where the block of a huge segment starts when aligned to align: after a
+ * header of one OS page (8 KiB where OS pages are larger), so a plain huge
+ * block starts 4 KiB into its segment. */
+static size_t huge_offset(size_t align) {
+  size_t header = xa__os_page_size();
+  if (header > XA_SEGMENT_HEADER) header = XA_SEGMENT_HEADER;
+  return xa_align_up(header, align);
+}
+_Static_assert(sizeof(xa_segment_t) + sizeof(xa_page_t) <= 4096, "a huge segment's header fits in 4 KiB");
+
+/* A huge block's usable size in its segment: size rounded up to the OS page
+ * size, within the mapping. */
+static size_t huge_block_size(const xa_segment_t* seg, size_t offset, size_t size) {
+  size_t bs = xa_align_up(size, xa__os_page_size());
+  return bs < seg->size - offset ? bs : seg->size - offset;
+}
+
 xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool* fresh) {
   if (align < 16) align = 16;
   if (size == 0) size = 1;  /* a zero-size block is still a distinct, non-empty block */
-  size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
+  size_t offset = huge_offset(align);
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
-  size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
-  size_t need = xa_align_up(offset + size, xa__os_page_size());  /* what the block may touch */
+  /* Only what the block needs is mapped (the start is still 4 MiB-aligned):
+   * under an address-space limit every page of it counts. The rest of the
+   * last 4 MiB chunk is not ours; nothing takes a pointer there for one. */
+  size_t seg_size = xa_align_up(offset + size, xa__os_page_size());
+  size_t need = seg_size;  /* what the block may touch, header included */
   bool zeroed = false;
   xa_segment_t* seg = huge_cache_take(seg_size);
   if (seg != NULL) {
@@ -474,7 +494,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   page->in_use = 1;
   page->dirty = 1;
   page->start = (uint8_t*)seg + offset;
-  page->block_size = xa_align_up(size, xa__os_page_size());
+  page->block_size = huge_block_size(seg, offset, size);
   page->reserved = 1;
   seg->used_pages = 1;
   atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
@@ -490,13 +510,89 @@ size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
   return seg->size - (size_t)(page->start - (const uint8_t*)seg);
 }
 
-bool xa__segment_huge_grow(xa_segment_t* seg, const xa_page_t* page, size_t new_block_size) {
-  size_t need = (size_t)(page->start - (const uint8_t*)seg) + new_block_size;
+/* Shrink: give back the whole pages past the block's new end. The header
+ * stays where it is, so readers in other threads (xa_is_in_heap_region)
+ * need not be waited for; they compare with the size, stored first. */
+static void huge_shrink(xa_segment_t* seg, size_t new_size) {
+  size_t old_size = seg->size;
+  if (new_size >= old_size || xa__in_arena(seg)) return;  /* an arena chunk stays whole */
+  xa__segmap_shrink((uintptr_t)seg, old_size, new_size);
+  __atomic_store_n(&seg->size, new_size, __ATOMIC_RELAXED);
+  if (!xa__os_shrink(seg, old_size, new_size)) {  /* not supported here: keep it all */
+    __atomic_store_n(&seg->size, old_size, __ATOMIC_RELAXED);
+    xa__segmap_add((uintptr_t)seg, old_size);
+    return;
+  }
+  xa__stat_add(XA_STAT_os_bytes, -(int64_t)(old_size - new_size));
+}
+
+xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, bool* done) {
+  xa_segment_t* seg = xa__page_segment(page);
+  size_t offset = (size_t)(page->start - (uint8_t*)seg);
+  size_t ps = xa__os_page_size();
+  *done = false;
+  if (size == 0 || size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return page;
+  size_t old_size = seg->size;
+  size_t new_size = xa_align_up(offset + size, ps);
+  if (new_size <= old_size) {
+    huge_shrink(seg, new_size);
+    size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
+    if (had > new_size) {  /* the pages past the end went back */
+      atomic_store_explicit(&seg->committed, new_size, memory_order_relaxed);
+      xa__commit_release(had - new_size);
+    }
+    /* Atomic: xa_heap_contains may read it from another thread. */
+    __atomic_store_n(&page->block_size, huge_block_size(seg, offset, size), __ATOMIC_RELAXED);
+    *done = true;
+    return page;
+  }
+  /* An arena chunk cannot leave the arena (which must stay readable). */
+  if (xa__in_arena(seg)) return page;
+  /* The growth counts as committed (the memory limit may refuse it). */
   size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
-  if (need <= had) return true;
-  if (!xa__commit_charge(need - had)) return false;
-  atomic_fetch_add_explicit(&seg->committed, need - had, memory_order_relaxed);
-  return true;
+  if (new_size > had) {
+    if (!xa__commit_charge(new_size - had)) return page;
+    atomic_store_explicit(&seg->committed, new_size, memory_order_relaxed);
+  }
+  /* The header may move with the pages: take the segment out of the owner's
+   * list (its neighbours point at it) and out of the address map, which
+   * waits until no reader in another thread (xa_heap_contains, ...) looks at
+   * the header any more. Frees of other blocks never touch this segment
+   * (it holds one block, which the caller holds). */
+  xa__lock(&tld->lock);  /* a purge pass walks tld->segments */
+  all_unlink(tld, seg);
+  xa__unlock(&tld->lock);
+  xa__segmap_remove((uintptr_t)seg, old_size);
+  size_t mapped;
+  xa_segment_t* now = xa__os_remap(seg, old_size, new_size, XA_SEGMENT_SIZE, &mapped);
+  /* seg may be gone: from here on only `now`. Its header holds the same
+   * fields; the absolute pointer into it is recomputed. */
+  page = &now->pages[0];
+  page->start = (uint8_t*)now + offset;
+  __atomic_store_n(&now->size, mapped, __ATOMIC_RELAXED);
+  /* mmap never hands out addresses beyond the map's 48 bits unless asked
+   * to (nothing here asks). The one way this can fail is a new leaf of the
+   * map (8 KiB, once per 128 GiB of address space) that the OS refuses:
+   * then the block still works, but free does not recognise it (reported
+   * once, leaked), which is still better than losing the content. */
+  if (!xa__segmap_add((uintptr_t)now, mapped)) xa__verbose("a moved huge segment is not in the address map:", (uintptr_t)now);
+  xa__lock(&tld->lock);
+  all_link(tld, now);
+  xa__unlock(&tld->lock);
+  if (mapped < new_size) {  /* it moved but could not grow: give the charge back */
+    size_t extra = atomic_load_explicit(&now->committed, memory_order_relaxed);
+    if (extra > mapped) {
+      atomic_store_explicit(&now->committed, mapped, memory_order_relaxed);
+      xa__commit_release(extra - mapped);
+    }
+  }
+  if (mapped != old_size || now != seg) xa__stat_add(XA_STAT_huge_remaps, 1);
+  xa__stat_add(XA_STAT_os_bytes, (int64_t)mapped - (int64_t)old_size);
+  if (mapped >= new_size) {
+    __atomic_store_n(&page->block_size, huge_block_size(now, offset, size), __ATOMIC_RELAXED);
+    *done = true;
+  }
+  return page;
 }
 
 void xa__segment_huge_purge_block(xa_segment_t* seg, const xa_page_t* page) {

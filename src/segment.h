@@ -36,9 +36,30 @@ XA_INTERNAL xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t
 /* Bytes a huge block may grow to in place. */
 XA_INTERNAL size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page);
 
-/* Huge realloc in place: count the block's growth to new_block_size as
- * committed. False when the memory limit refuses it. */
-XA_INTERNAL bool xa__segment_huge_grow(xa_segment_t* seg, const xa_page_t* page, size_t new_block_size);
+/* Resize the block of a huge page (owned by tld; the caller holds its one
+ * block and took the page out of its heap queue, see xa__heap_page_moving)
+ * to hold size bytes without copying: a shrink gives back the pages past
+ * the new end; a growth extends the mapping in place or moves its pages to
+ * a new 4 MiB-aligned address (the block keeps its offset, hence its
+ * alignment). Returns the page, at its new address when the segment moved
+ * (the old one must not be touched any more); *done tells whether the block
+ * now holds size bytes. It may have moved without growing: the content is
+ * intact either way. */
+XA_INTERNAL xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, bool* done);
+
+/* p is the block of the huge segment seg (not some other address in its
+ * chunk: a huge mapping may end before its last 4 MiB chunk does, and the
+ * rest of that chunk belongs to somebody else). */
+/* p lies in the huge segment's own mapping (the block's interior included);
+ * beyond it the chunk is somebody else's. */
+XA_INLINE bool xa__segment_huge_covers(const xa_segment_t* seg, const void* p) {
+  return (uintptr_t)p - (uintptr_t)seg < __atomic_load_n(&seg->size, __ATOMIC_RELAXED);
+}
+
+XA_INLINE bool xa__segment_huge_block_is(const xa_segment_t* seg, const void* p) {
+  return (const uint8_t*)p == seg->pages[0].start;
+}
+
 /* A thread freeing another thread's huge block purges the block's memory
  * (all but its first OS page) before it hands the block over: the owner may
  * not look at it for a long time. */

@@ -24,6 +24,7 @@
   X(limit_failures,  "allocations refused by the memory limit")             \
   X(late_handovers,  "thread data of ended threads handed over by others") \
   X(cache_hits,      "segment cache hits")                                  \
+  X(huge_remaps,     "huge blocks grown or moved without copying")         \
   X(foreign_frees,   "frees of foreign pointers ignored")                  \
   X(double_frees,    "double frees detected and ignored")                  \
   X(invalid_frees,   "frees of interior or stale pointers ignored")        \

@@ -74,7 +74,9 @@ typedef struct xa_page_s {
 typedef struct xa_segment_s {
   _Atomic(uintptr_t) owner;      /* owning tld, or 0 while abandoned; read by every freer */
   size_t page_shift;             /* immutable after creation */
-  size_t size;                   /* immutable: mapped bytes */
+  size_t size;                   /* mapped bytes; set by the creator, and by a huge
+                                    segment's owner while it resizes it (realloc;
+                                    readers in other threads load it atomically) */
   xa_kind_t kind;                /* immutable */
   uint32_t page_count;           /* immutable */
   uint32_t used_pages;           /* owner */

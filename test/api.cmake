@@ -7,6 +7,12 @@ xa_test(api_aligned_realloc  SOURCES api_aligned_realloc.c  LABELS api)
 xa_test(api_calloc           SOURCES api_calloc.c           LABELS api)
 xa_test(api_realloc          SOURCES api_realloc.c          LABELS api)
 xa_test(api_realloc_inplace  SOURCES api_realloc_inplace.c  LABELS api)
+# Huge realloc by mremap; where there is none (Windows, qemu-user) it checks
+# the content only.
+xa_test(api_realloc_mremap INTERNAL SOURCES api_realloc_mremap.c LABELS api TIMEOUT 600)
+if(WIN32 OR CMAKE_CROSSCOMPILING)
+  target_compile_definitions(api_realloc_mremap PRIVATE REMAP_OPTIONAL)
+endif()
 xa_test(api_string           SOURCES api_string.c           LABELS api)
 xa_test(api_heap             SOURCES api_heap.c             LABELS api)
 xa_test(api_region           SOURCES api_region.c           LABELS api)

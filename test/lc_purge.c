@@ -340,7 +340,7 @@ static void scenario_sleepers(void) {
   CHECK(pthread_create(&t, NULL, sleeper, NULL) == 0);
   sleep_ms(300);
   /* Neither thread allocates from now on. */
-  wait_rss_below(start + 8 * MIB, 2 * delay_ms() + 1500, false, "sleepers");
+  wait_rss_below(start + 8 * MIB, 2 * delay_ms() + 4000, false, "sleepers");
   pthread_join(t, NULL);
 }
 

@@ -4,3 +4,24 @@ xa_test(unit_lookup INTERNAL SOURCES unit_lookup.c LABELS unit)
 if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   xa_test(unit_os INTERNAL SOURCES unit_os.c LABELS unit)  # RSS checks need real page accounting
 endif()
+
+# Address space under RLIMIT_AS: the same 1 MiB allocation loop with the C
+# library's malloc (as_loop_libc: not linked with xalloc) and with xalloc;
+# as_limit compares them. POSIX only; skips itself (77) under sanitizers and
+# emulators.
+if(NOT WIN32)
+  add_executable(as_loop_libc as_loop.c)
+  target_compile_options(as_loop_libc PRIVATE -Wall -Wextra -Werror -fno-builtin)
+  target_compile_definitions(as_loop_libc PRIVATE _GNU_SOURCE)
+  xa_test(as_loop_xalloc INTERNAL SOURCES as_loop.c LABELS unit)
+  target_compile_definitions(as_loop_xalloc PRIVATE AS_LOOP_XALLOC)
+  set_tests_properties(as_loop_xalloc PROPERTIES DISABLED TRUE)  # run by as_limit
+  add_executable(as_limit as_limit.c)
+  target_compile_options(as_limit PRIVATE -Wall -Wextra -Werror -fno-builtin)
+  target_compile_definitions(as_limit PRIVATE _GNU_SOURCE)
+  add_test(NAME as_limit COMMAND as_limit $<TARGET_FILE:as_loop_libc> $<TARGET_FILE:as_loop_xalloc>)
+  set_tests_properties(as_limit PROPERTIES LABELS unit TIMEOUT 120 SKIP_RETURN_CODE 77)
+  if(CMAKE_CROSSCOMPILING)
+    set_tests_properties(as_limit PROPERTIES ENVIRONMENT "XA_UNDER_EMULATOR=1")
+  endif()
+endif()
