@@ -104,7 +104,7 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
         COMMAND ${XA_OV_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/ov_programs.sh
                 ${program} $<TARGET_FILE:xalloc> ${CMAKE_CURRENT_BINARY_DIR}/ov_prog_${program})
       set_tests_properties(ov_prog_${program} PROPERTIES
-        LABELS "override;programs" TIMEOUT 600 SKIP_RETURN_CODE 77)
+        LABELS "override;programs;slow" TIMEOUT 600 SKIP_RETURN_CODE 77)
     endforeach()
     # python3's thread tests are timing-sensitive: not next to another heavy test.
     set_tests_properties(ov_prog_python3 PROPERTIES RUN_SERIAL TRUE)

@@ -3,8 +3,7 @@
 if(NOT WIN32)
   return()
 endif()
-xa_test(win_field INTERNAL SOURCES win_field.c LABELS windows)
-set_tests_properties(win_field PROPERTIES DISABLED TRUE)  # the binary; variants below
+xa_test(win_field INTERNAL NO_TEST SOURCES win_field.c)  # the variants below run it
 foreach(kind createthread beginthreadex)
   foreach(ending return exit exitprocess)
     add_test(NAME win_field_${kind}_${ending} COMMAND win_field ${kind} ${ending})
@@ -31,8 +30,7 @@ endif()
 # CRT patching on (default) and off; and the redirection test with it off, so
 # CRT-internal blocks are foreign and take that path.
 if(XALLOC_STATIC_OVERRIDE)
-  xa_test(win_crt_patch SOURCES win_crt_patch.c LABELS windows)
-  set_tests_properties(win_crt_patch PROPERTIES DISABLED TRUE)
+  xa_test(win_crt_patch NO_TEST SOURCES win_crt_patch.c)  # the variants below run it
   foreach(mode on off)
     add_test(NAME win_crt_patch_${mode} COMMAND win_crt_patch ${mode})
     set(env "XALLOC_PATCH_CRT=$<IF:$<STREQUAL:${mode},on>,1,0>")
