@@ -55,3 +55,13 @@ xa_test(win_dll SHARED SOURCES win_dll.c LABELS windows)
 if(XA_WINE_FIXTURE)
   set_tests_properties(win_dll PROPERTIES ENVIRONMENT "${XA_WINE_ENV};WINEPATH=$<TARGET_FILE_DIR:xalloc>")
 endif()
+
+# A user's hand link, exactly `x86_64-w64-mingw32-gcc prog.c libxalloc.a`:
+# no define is needed for the static library (test/win_handlink.sh).
+if(XALLOC_STATIC_OVERRIDE)
+  add_test(NAME win_handlink
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/win_handlink.sh
+            ${CMAKE_C_COMPILER} $<TARGET_FILE:xalloc-static> ${PROJECT_SOURCE_DIR}/include
+            ${CMAKE_CURRENT_BINARY_DIR}/win_handlink "${CMAKE_CROSSCOMPILING_EMULATOR}")
+  set_tests_properties(win_handlink PROPERTIES LABELS windows TIMEOUT 300)
+endif()
