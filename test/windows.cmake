@@ -19,7 +19,12 @@ endif()
 # The process-exit hook really runs (and prints statistics when asked).
 add_test(NAME win_exit_hook_fires COMMAND win_field createthread return)
 set_tests_properties(win_exit_hook_fires PROPERTIES LABELS windows TIMEOUT 300
-  PASS_REGULAR_EXPRESSION "xalloc statistics")
+  PASS_REGULAR_EXPRESSION "xalloc statistics of pid [0-9]+ \\(win_field\\.exe\\)")
+# XALLOC_STATS_FILE (with %p) receives that table instead of stderr.
+add_test(NAME win_stats_file
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/win_stats_file.sh $<TARGET_FILE:win_field>
+          ${CMAKE_CURRENT_BINARY_DIR}/win_stats_file "${CMAKE_CROSSCOMPILING_EMULATOR}")
+set_tests_properties(win_stats_file PROPERTIES LABELS windows TIMEOUT 300)
 if(XA_WINE_FIXTURE)
   set_tests_properties(win_exit_hook_fires PROPERTIES FIXTURES_REQUIRED wine
     ENVIRONMENT "${XA_WINE_ENV};XALLOC_SHOW_STATS=1")
