@@ -159,14 +159,18 @@ void xa__os_process_name(char* buf, size_t size) {
   while (arg0_end < n && raw[arg0_end] != 0) arg0_end++;
   for (size_t i = 0; i < arg0_end; i++)
     if (raw[i] == '/') start = i + 1;
+  /* Longer than buf (or than raw): keep room for "..." to say so. */
+  size_t room = size - 1;
+  if (cut || n - start > room) {
+    cut = true;
+    room = room > 3 ? room - 3 : 0;
+  }
   size_t out = 0;
-  for (size_t i = start; i < n && out + 1 < size; i++) {
+  for (size_t i = start; i < n && out < room; i++) {
     char c = raw[i];
     buf[out++] = c == 0 ? ' ' : (c < ' ' || c > '~') ? '?' : c;
   }
-  if (cut && out + 1 < size) {
-    for (int i = 0; i < 3 && out + 1 < size; i++) buf[out++] = '.';
-  }
+  for (int i = 0; cut && i < 3 && out + 1 < size; i++) buf[out++] = '.';
   buf[out] = 0;
   errno = saved;
 }
