@@ -142,9 +142,13 @@ step "run consumer_static (xalloc::xalloc-static, XALLOC_STATIC_OVERRIDE=$static
 # --- pkg-config consumer ------------------------------------------------------------
 step "pkg-config consumer"
 if ! command -v pkg-config >/dev/null 2>&1; then
-  echo "NOTE: pkg-config is not installed; it is needed to test xalloc.pc" >&2
-  echo "      (apt-get install pkg-config)." >&2
-  fail "pkg-config not found"
+  # The CMake consumers passed; without pkg-config the xalloc.pc one cannot
+  # run: a skip (exit 77, SKIP_RETURN_CODE) that says why. CI has pkg-config,
+  # and the packages stage (--installed) requires it.
+  [ -z "$installed" ] || fail "pkg-config not found (apt-get install pkg-config)"
+  echo "SKIP: pkg-config is not installed, so xalloc.pc was not tested; the two CMake consumers passed"
+  echo "      (Debian: apt-get install pkg-config)"
+  exit 77
 fi
 if [ -z "$installed" ]; then
   export PKG_CONFIG_PATH="$libdir/pkgconfig"
