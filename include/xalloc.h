@@ -180,6 +180,35 @@ XA_API void xa_process_done(void);
 /* True iff p points into memory xalloc manages (any heap, any thread). */
 XA_API bool xa_is_in_heap_region(const void* p);
 
+/* ---------------------------------------------------------------------------
+ * Options (docs/options.md lists them: show_stats, verbose, purge_delay,
+ * purge_mode, purge_thread, segment_cache, arena_reserve, limit, thp)
+ *
+ * Set at start-up by XALLOC_CONF="name:value,..." and XALLOC_<NAME>
+ * variables (which override XALLOC_CONF); at run time by xa_option_set.
+ * Names are matched without regard to case.
+ * ------------------------------------------------------------------------- */
+
+/* Store the current value of option `name` in *value and return true.
+ * Values: bool 0/1; ms (purge_delay, -1 = never); count; size in bytes
+ * (arena_reserve -1 = automatic; limit 0 = none, and limit:cgroup reads as the
+ * bytes found); a choice's index (show_stats off=0 text=1 json=2, purge_mode
+ * dontneed=0 free=1, thp never=0 madvise=1 always=2).
+ * Unknown name, NULL name or NULL value -> false, errno=EINVAL. */
+XA_API bool xa_option_get(const char* name, long long* value);
+
+/* Set option `name` from the same text its environment variable takes
+ * ("50", "2G", "64MiB", "on", "free", "cgroup"; a choice also takes its
+ * index, so what xa_option_get answers can be set back) and return true.
+ * The new value holds from then on, also over a later re-read of the
+ * environment. Errors, with the option left as it was: unknown name, NULL,
+ * or a value that does not parse or is out of range -> false, errno=EINVAL;
+ * limit "cgroup" without a readable cgroup memory limit -> false, ENOENT;
+ * arena_reserve and thp once xalloc has initialised (at the latest in its
+ * library constructor, before main) -> false, EPERM: set them in the
+ * environment. Nothing is written on stderr. */
+XA_API bool xa_option_set(const char* name, const char* value);
+
 /* Print human-readable statistics on stderr. */
 XA_API void xa_stats_print(void);
 

@@ -21,6 +21,7 @@ static xa_heap_t* heap_ready(xa_heap_t* heap) {
 }
 
 static void* huge_alloc(xa_heap_t* heap, size_t size, size_t align, bool zero) {
+  xa__heap_tick(heap->tld);
   bool fresh = false;
   xa_page_t* page = xa__heap_huge_page(heap, size, align, &fresh);
   if (page == NULL) {
@@ -61,6 +62,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
       return b;
     }
   }
+  xa__heap_tick(heap->tld);
   xa__inbox_drain(&heap->tld->inbox);
   xa__orphans_drain();  /* one load when empty */
   page = xa__heap_find_page(heap, bin);
@@ -158,9 +160,12 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     size_t offset = (size_t)((uint8_t*)p - page->start);
     size_t room = xa__segment_huge_room(seg, page) - offset;
     if (newsize <= room) {
-      page->block_size = offset + xa_align_up(newsize, xa__os_page_size());
-      if (page->block_size - offset > room) page->block_size = offset + room;
-      return p;
+      size_t grown = offset + xa_align_up(newsize, xa__os_page_size());
+      if (grown - offset > room) grown = offset + room;
+      if (xa__segment_huge_grow(seg, page, grown)) {
+        page->block_size = grown;
+        return p;
+      }
     }
   }
   /* A block that grows a little past its usable size tends to keep growing

@@ -2,6 +2,7 @@
  * owns, plus the abandoned list under its lock. */
 #include "check.h"
 #include "bin.h"
+#include "lock.h"
 #include "free.h"
 #include "heap.h"
 #include "os.h"
@@ -97,8 +98,9 @@ static void check_abandoned(xa_segment_t* seg, void* arg) {
 }
 
 bool xa__validate(void) {
-  const xa_tld_t* tld = xa__tls_tld_get();
+  xa_tld_t* tld = xa__tls_tld_get();
   if (tld != &xa__tld_empty) {
+    xa__lock(&tld->lock);  /* a purge pass may be ageing the cache or purging free pages */
     bool has_original = false;
     for (const xa_heap_t* h = tld->heaps; h != NULL; h = h->next) {
       check_heap(tld, h);
@@ -130,6 +132,7 @@ bool xa__validate(void) {
       REQUIRE(xa__segmap_is_segment((uintptr_t)seg), seg);
       REQUIRE(!segment_is_mine(tld, seg), seg);
     }
+    xa__unlock(&tld->lock);
   }
   xa__abandoned_visit(check_abandoned, NULL);
   return true;

@@ -73,19 +73,29 @@
  * big blocks would otherwise map and unmap each time). Only segments up to
  * XA_HUGE_CACHE_SEGMENT, at most XA_HUGE_CACHE_BYTES in all; emptied by
  * xa_collect(true) and at process exit, and aged out after
- * XA_CACHE_DELAY_MS. */
+ * the purge delay. */
 #define XA_HUGE_CACHE_SLOTS    16
 #define XA_HUGE_CACHE_SEGMENT  ((size_t)64 << 20)
 #define XA_HUGE_CACHE_BYTES    ((size_t)128 << 20)
 
-/* Segments kept per thread for reuse before they go back to the OS. */
-#define XA_SEGMENT_CACHE 16
+/* Empty segments a thread may keep for reuse (option segment_cache; the
+ * purge delay bounds how long they stay). */
+#define XA_SEGMENT_CACHE 64
 
-/* A cached segment (per thread or huge) that nobody reused for this long goes
- * back to the OS, checked on the allocation slow paths: the caches are for
+/* The default purge delay (option purge_delay): free pages, cached segments
+ * and abandoned memory go back to the OS after this long. The caches are for
  * memory freed and needed again soon, not a place where it stays resident
- * for good. */
+ * for good; 100 ms is long enough that a working set freed and reallocated
+ * in a loop is not purged and refaulted each round. */
 #define XA_CACHE_DELAY_MS 100
+
+/* A timed purge pass runs inside some thread's malloc or free: it gives back
+ * at most this much of free pages per call (about 2 ms of madvise) and leaves
+ * the rest to the next slow path. */
+#define XA_PURGE_PASS_BYTES ((size_t)16 << 20)
+
+/* A purge pass that found a lock busy tries again this much later. */
+#define XA_PURGE_RETRY_MS 10
 
 XA_INLINE size_t xa_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 XA_INLINE bool xa_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }

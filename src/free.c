@@ -12,6 +12,7 @@
 #include "options.h"
 #include "os.h"
 #include "page.h"
+#include "purge.h"
 #include "segmap.h"
 #include "segment.h"
 #include "stats.h"
@@ -79,6 +80,8 @@ static void inbox_push(_Atomic(xa_block_t*)* inbox, xa_block_t* b) {
                                                   memory_order_relaxed));
 }
 
+static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b);
+
 static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p) {
   /* An arena chunk that holds no segment reads as zero and lands here. */
   if (xa_unlikely(!xa__segmap_is_segment((uintptr_t)seg))) {
@@ -94,6 +97,28 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     return;
   }
   b->freed = XA_FREED_MARK;
+  xa_tld_t* self = xa__tls_tld_get();
+  uint64_t now = 0;
+  if (seg->kind == XA_KIND_HUGE) {
+    /* One block per segment: its memory can go back now, while the block
+     * still keeps the segment mapped. Unless the owner is active (it then
+     * frees the block within the delay itself), do so: an owner that sleeps
+     * or only takes fast paths would keep it resident indefinitely. */
+    now = xa__os_clock_ms();
+    xa_tld_t* owner = (xa_tld_t*)atomic_load_explicit(&seg->owner, memory_order_acquire);
+    int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+    bool owner_busy = owner != NULL && delay != 0 &&
+                      now - atomic_load_explicit(&owner->active_ms, memory_order_relaxed) < (uint64_t)delay;
+    if (!owner_busy && delay >= 0) xa__segment_huge_purge_block(seg, page);
+  } else if (self == &xa__tld_empty || (++self->slow_count & 63) == 0) {
+    now = xa__os_clock_ms();
+  }
+  xthread_push(seg, page, b);
+  /* Nothing of the segment is read after the push; the pass is global. */
+  if (now != 0) xa__purge_tick(now);
+}
+
+static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b) {
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
   for (;;) {
     if (tagged & XA_XF_NOTIFY) {
@@ -131,8 +156,11 @@ static XA_NOINLINE void free_local_slow(xa_page_t* page, void* p) {
   b->next = page->local_free;
   page->local_free = b;
   page->used--;
-  if (flags & XA_PF_UNQUEUED) xa__heap_page_unqueued_free(page->heap, page);
-  else if (page->used == 0) xa__heap_page_retire(page->heap, page);
+  xa_heap_t* heap = page->heap;
+  if (flags & XA_PF_UNQUEUED) xa__heap_page_unqueued_free(heap, page);
+  else if (page->used == 0) xa__heap_page_retire(heap, page);
+  /* The page may be gone now; the tick looks at the thread's heaps only. */
+  if ((++heap->tld->slow_count & 15) == 0) xa__heap_tick(heap->tld);
 }
 
 /* Blocks outside the arena: huge segments, segments mapped when the arena

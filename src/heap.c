@@ -11,8 +11,13 @@
  */
 #include "heap.h"
 #include "bin.h"
+#include "limit.h"
+#include "options.h"
+#include "os.h"
 #include "page.h"
+#include "purge.h"
 #include "segment.h"
+#include "stats.h"
 #include <string.h>
 
 #define XA_DIRECT_BINS 32  /* bin of 1024 bytes */
@@ -107,11 +112,51 @@ static bool page_to_full(xa_heap_t* heap, xa_page_t* page) {
   return false;
 }
 
+static xa_page_t* queue_find(xa_heap_t* heap, size_t bin);
+
+/* ---- memory going back ------------------------------------------------------- */
+
+void xa__heap_tick(xa_tld_t* tld) {
+  uint64_t now = xa__os_clock_ms();
+  atomic_store_explicit(&tld->active_ms, now, memory_order_relaxed);
+  if (now >= tld->collect_at) {
+    /* Pages whose blocks other threads freed are found only by looking:
+     * once per delay, take their frees in and free the pages left empty
+     * (their memory then follows the purge delay). */
+    int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+    tld->collect_at = delay < 0 ? UINT64_MAX : now + (uint64_t)(delay > 0 ? delay : 1);
+    for (xa_heap_t* h = tld->heaps; h != NULL; h = h->next) xa__heap_collect_pages(h);
+  }
+  xa__purge_tick(now);
+  xa__purge_thread_maybe_start();
+}
+
+/* The memory limit refused a page or a huge block: purge everything free
+ * that can be reached now, so that the retry sees what is really in use. */
+static bool limit_make_room(xa_tld_t* tld) {
+  if (xa__commit_limit() == 0) return false;
+  for (xa_heap_t* h = tld->heaps; h != NULL; h = h->next) xa__heap_collect_pages(h);
+  xa__segments_purge(tld);
+  xa__purge_run(xa__os_clock_ms(), true);
+  return true;
+}
+
+static void limit_refused(void) {
+  xa__stat_add(XA_STAT_limit_failures, 1);
+  xa__verbose("the memory limit refused an allocation; committed bytes:", xa__committed());
+}
+
 /* ---- allocation slow path ---------------------------------------------------- */
 
 static xa_page_t* page_fresh(xa_heap_t* heap, size_t bin) {
   xa_tld_t* tld = heap->tld;
   xa_page_t* page = xa__segment_page_alloc(tld, xa__bin_kind(bin));
+  if (page == NULL && limit_make_room(tld)) {
+    xa_page_t* found = queue_find(heap, bin);  /* the collection may have freed blocks */
+    if (found != NULL) return found;
+    page = xa__segment_page_alloc(tld, xa__bin_kind(bin));
+    if (page == NULL) limit_refused();
+  }
   if (page == NULL) return NULL;
   size_t area;
   xa__segment_page_area(xa__page_segment(page), page, &area);
@@ -164,6 +209,10 @@ xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin) {
 
 xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* fresh) {
   xa_page_t* page = xa__segment_huge_alloc(heap->tld, size, align, fresh);
+  if (page == NULL && limit_make_room(heap->tld)) {
+    page = xa__segment_huge_alloc(heap->tld, size, align, fresh);
+    if (page == NULL) limit_refused();
+  }
   if (page == NULL) return NULL;
   page->used = 1;
   page->capacity = 1;

@@ -16,6 +16,11 @@ XA_INLINE bool xa__page_is_huge(const xa_page_t* page) {
 
 XA_INTERNAL void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original);
 
+/* On the owner's slow paths: note the time, once per purge delay collect the
+ * pages other threads emptied, and run the process-wide purge pass when one
+ * is due (purge.h). Call where a nested malloc is harmless. */
+XA_INTERNAL void xa__heap_tick(xa_tld_t* tld);
+
 /* A page of bin with a free block, at the front of its queue (reclaims,
  * extends or creates pages as needed). NULL when out of memory. */
 XA_INTERNAL xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin);

@@ -15,6 +15,10 @@ XA_INTERNAL void xa__hooks_init(void);
  * thread may allocate again in later TLS destructors. */
 XA_INTERNAL void xa__hooks_thread_arm(xa_tld_t* tld);
 
+/* True once the calling thread's exit notification has run (thread data it
+ * makes afterwards may never be handed over by it: init.c watches it). */
+XA_INTERNAL bool xa__hooks_thread_exit_ran(void);
+
 /* Handlers, implemented by init.c. */
 XA_INTERNAL void xa__on_process_start(void);
 XA_INTERNAL void xa__on_thread_exit(xa_tld_t* tld);

@@ -10,7 +10,14 @@ _Thread_local xa_tld_t* xa__tls_tld = &xa__tld_empty;
 
 static pthread_key_t thread_key;
 
-static void thread_key_destructor(void* value) { xa__on_thread_exit((xa_tld_t*)value); }
+static _Thread_local bool thread_exit_ran;
+
+static void thread_key_destructor(void* value) {
+  thread_exit_ran = true;
+  xa__on_thread_exit((xa_tld_t*)value);
+}
+
+bool xa__hooks_thread_exit_ran(void) { return thread_exit_ran; }
 
 void xa__hooks_init(void) {
   /* Neither call allocates through malloc in glibc (the key is one of the

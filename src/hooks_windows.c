@@ -54,3 +54,7 @@ void xa__hooks_thread_arm(xa_tld_t* tld) {
 
 __attribute__((constructor)) static void xa_process_load(void) { xa__on_process_start(); }
 __attribute__((destructor)) static void xa_process_unload(void) { xa__on_process_exit(); }
+
+/* The FLS callback runs once per thread, after which the thread allocates
+ * no more through us that the callback would miss. */
+bool xa__hooks_thread_exit_ran(void) { return false; }

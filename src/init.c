@@ -11,6 +11,7 @@
 #include "meta.h"
 #include "options.h"
 #include "os.h"
+#include "purge.h"
 #include "segmap.h"
 #include "segment.h"
 #include "stats.h"
@@ -24,7 +25,7 @@ static _Atomic(int) stats_printed;
 /* Thread data is recycled, never unmapped (design.md rule 3). */
 static xa_lock_t pool_lock = XA_LOCK_INIT;
 static xa_tld_t* tld_pool;
-static _Atomic(xa_tld_t*) tld_all;
+static _Atomic(size_t) late_count;  /* tlds made after their thread's exit hook ran */
 
 /* ---- fork ----------------------------------------------------------------------- */
 
@@ -43,6 +44,14 @@ void xa__on_fork_parent(void) {
 void xa__on_fork_child(void) {
   /* Only the forking thread exists in the child: locks held by others at the
    * fork were taken by fork_prepare on its behalf, so just reset them. */
+  xa_tld_t* self = xa__tls_tld_get();
+  if (self != &xa__tld_empty) {
+    /* Another thread's purge pass may have held our lock while it aged out
+     * our cache: the cache may be torn, so forget it (a bounded leak). */
+    if (!xa__lock_try(&self->lock)) self->cache_count = 0;
+    xa__lock_reset(&self->lock);
+  }
+  xa__purge_fork_child();
   xa__meta_fork_child();
   xa__arena_fork_child();
   xa__segment_fork_child();
@@ -52,10 +61,13 @@ void xa__on_fork_child(void) {
 
 /* ---- process --------------------------------------------------------------------- */
 
+static uint64_t late_check(uint64_t now);
+
 static void process_init(void) {
   if (xa_likely(atomic_load_explicit(&process_state, memory_order_acquire) == 2)) return;
   int expect = 0;
   if (atomic_compare_exchange_strong(&process_state, &expect, 1)) {
+    xa__purge_set_late_check(late_check);
     xa__hooks_init();
     xa__options_read();
     atomic_store_explicit(&process_state, 2, memory_order_release);
@@ -81,10 +93,7 @@ static xa_tld_t* tld_acquire(void) {
   if (tld == NULL) {
     tld = xa__meta_alloc(sizeof(xa_tld_t));
     if (tld == NULL) return NULL;
-    xa_tld_t* head = atomic_load(&tld_all);
-    do {
-      tld->all_next = head;
-    } while (!atomic_compare_exchange_weak(&tld_all, &head, tld));
+    xa__purge_register(tld);
   }
   tld->pool_next = NULL;
   return tld;
@@ -100,6 +109,7 @@ static void tld_release(xa_tld_t* tld) {
 xa_heap_t* xa__thread_init(void) {
   if (xa__tls_tld_get() != &xa__tld_empty) return xa__tls_heap_get();
   process_init();
+  bool late = xa__hooks_thread_exit_ran();
   xa_tld_t* tld = tld_acquire();
   if (tld == NULL) return NULL;
   xa_heap_t* heap = xa__meta_alloc(sizeof(xa_heap_t));
@@ -111,10 +121,21 @@ xa_heap_t* xa__thread_init(void) {
   tld->heap_original = heap;
   tld->heap_default = heap;
   tld->heaps = heap;
+  xa__lock(&tld->lock);  /* a purge pass may be looking at the recycled tld */
   tld->segments = NULL;
-  tld->free_segments[0] = tld->free_segments[1] = NULL;
   tld->cache_count = 0;
+  xa__unlock(&tld->lock);
+  tld->free_segments[0] = tld->free_segments[1] = NULL;
+  tld->collect_at = 0;
+  tld->tid = xa__os_thread_id();
   tld->active = true;
+  if (late) {
+    /* Allocating in a late thread-local destructor: the exit hook may not run
+     * again for it, so someone else hands this over once the thread is gone. */
+    atomic_store(&tld->late, 1);
+    atomic_fetch_add(&late_count, 1);
+    xa__purge_schedule(xa__os_clock_ms() + XA_CACHE_DELAY_MS);
+  }
   xa__tls_tld_set(tld);
   xa__tls_heap_set(heap);
   /* Arm the exit destructor. Re-armed for a thread that allocates again
@@ -124,6 +145,7 @@ xa_heap_t* xa__thread_init(void) {
   xa__stat_add(XA_STAT_heaps, 1);
   /* A recycled tld may hold blocks pushed by late freers. */
   xa__inbox_drain(&tld->inbox);
+  xa__purge_thread_maybe_start();
   return heap;
 }
 
@@ -136,7 +158,7 @@ void xa__thread_set_default(xa_tld_t* tld, xa_heap_t* heap) {
 
 static void drain_idle_inboxes(void) {
   xa__orphans_drain();
-  for (xa_tld_t* t = atomic_load(&tld_all); t != NULL; t = t->all_next) {
+  for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
     if (!t->active) xa__inbox_drain(&t->inbox);
   }
 }
@@ -151,7 +173,9 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
   }
   if (force) {
     xa__segments_purge(tld);
-    xa__huge_cache_release();
+    xa__purge_run(xa__os_clock_ms(), true);
+  } else if (abandoned) {
+    late_check(xa__os_clock_ms());
   }
   if (XA_DEBUG) xa__validate();
 }
@@ -169,9 +193,15 @@ static void heap_unlink_free(xa_tld_t* tld, xa_heap_t* heap) {
   xa__stat_add(XA_STAT_heaps, -1);
 }
 
-static void thread_done(xa_tld_t* tld) {
+/* Hand over everything tld holds. `self`: the calling thread is tld's own
+ * (its TLS is reset); otherwise tld's thread has ended and the caller acts
+ * for it (late thread data, see late_check). */
+static void tld_done(xa_tld_t* tld, bool self) {
+  int was_late = atomic_exchange(&tld->late, 0);
+  if (was_late) atomic_fetch_sub(&late_count, 1);
   xa_heap_t* original = tld->heap_original;
-  xa__thread_set_default(tld, original);
+  if (self) xa__thread_set_default(tld, original);
+  else tld->heap_default = original;
   /* 1. blocks other threads handed back */
   xa__inbox_drain(&tld->inbox);
   /* 2. user heaps: live pages move to the original heap (as xa_heap_delete) */
@@ -182,7 +212,7 @@ static void thread_done(xa_tld_t* tld) {
   }
   /* 3. free what is free */
   xa__heap_collect_pages(original);
-  if (XA_DEBUG) xa__validate();
+  if (XA_DEBUG && self) xa__validate();
   /* 4. hand the rest over: pages leave the heap, segments the thread */
   xa__heap_detach_all(original);
   while (tld->segments != NULL) xa__segment_abandon(tld, tld->segments);
@@ -192,10 +222,32 @@ static void thread_done(xa_tld_t* tld) {
   heap_unlink_free(tld, original);
   tld->heap_original = tld->heap_default = NULL;
   tld->active = false;
-  xa__tls_heap_set(&xa__heap_empty);
-  xa__tls_tld_set(&xa__tld_empty);
+  if (self) {
+    xa__tls_heap_set(&xa__heap_empty);
+    xa__tls_tld_set(&xa__tld_empty);
+  }
   xa__stat_add(XA_STAT_threads, -1);
   tld_release(tld);
+}
+
+static void thread_done(xa_tld_t* tld) { tld_done(tld, true); }
+
+/* Thread data made after its thread's exit hook ran (a thread that
+ * allocates in the last round of thread-local destructors) is handed over
+ * by another thread once the OS says its thread has ended. Exactly one
+ * caller wins the tld (late: 1 -> 2); its own thread cannot be running. */
+static uint64_t late_check(uint64_t now) {
+  if (atomic_load_explicit(&late_count, memory_order_relaxed) == 0) return UINT64_MAX;
+  xa_tld_t* me = xa__tls_tld_get();
+  for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
+    if (t == me || atomic_load_explicit(&t->late, memory_order_acquire) != 1) continue;
+    if (xa__os_thread_alive(t->tid)) continue;
+    int expect = 1;
+    if (!atomic_compare_exchange_strong(&t->late, &expect, 2)) continue;
+    tld_done(t, false);  /* counts it out of late_count */
+    xa__stat_add(XA_STAT_late_handovers, 1);
+  }
+  return atomic_load_explicit(&late_count, memory_order_relaxed) != 0 ? now + XA_CACHE_DELAY_MS : UINT64_MAX;
 }
 
 void xa__on_thread_exit(xa_tld_t* tld) {

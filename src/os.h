@@ -30,6 +30,27 @@ XA_INTERNAL bool xa__os_commit(void* p, size_t size);
  * reserved. Returns true when the range reads as zero afterwards. */
 XA_INTERNAL bool xa__os_purge(void* p, size_t size);
 
+/* Like xa__os_purge, but the OS may take the memory back only when it needs
+ * it (MADV_FREE): cheaper, the pages still count in RSS until then, and the
+ * range does not reliably read as zero. Falls back to xa__os_purge where
+ * unsupported. */
+XA_INTERNAL void xa__os_purge_lazy(void* p, size_t size);
+
+/* Advice on transparent huge pages for a mapping: 0 never, 1 leave the system
+ * setting alone, 2 always (the values of the `thp` option). */
+XA_INTERNAL void xa__os_advise_thp(void* p, size_t size, int mode);
+
+/* The calling thread's OS id, and whether the thread with that id may still
+ * run (false only when it surely ended; an id reused by a new thread reads as
+ * alive). */
+XA_INTERNAL uint64_t xa__os_thread_id(void);
+XA_INTERNAL bool xa__os_thread_alive(uint64_t id);
+
+/* Start a detached background thread running fn (signals blocked in it).
+ * False when the OS refuses. */
+XA_INTERNAL bool xa__os_thread_start(void (*fn)(void));
+XA_INTERNAL void xa__os_sleep_ms(uint64_t ms);
+
 /* Write a message to stderr without allocating. */
 XA_INTERNAL void xa__os_write_err(const char* msg, size_t len);
 
@@ -46,10 +67,23 @@ XA_INTERNAL void xa__os_process_name(char* buf, size_t size);
 /* Read an environment variable without allocating (NULL if unset). */
 XA_INTERNAL const char* xa__os_getenv(const char* name);
 
+/* Call visit(entry, arg) for every "NAME=value" entry of the environment,
+ * without allocating through malloc; stops early when visit returns false.
+ * The entry is valid only during the call. */
+typedef bool xa_env_visit_fn(const char* entry, void* arg);
+XA_INTERNAL void xa__os_env_visit(xa_env_visit_fn* visit, void* arg);
+
+/* The memory limit of the process's cgroup in bytes, the tightest of its
+ * cgroup and their parents (cgroup v2 memory.max, else v1
+ * memory.limit_in_bytes); 0 when every level says unlimited, -1 when no
+ * limit file could be read (not Linux, no cgroup file system). */
+XA_INTERNAL int64_t xa__os_cgroup_memory_max(void);
+
 /* Resident set size of the process in bytes (0 if unknown). */
 XA_INTERNAL size_t xa__os_rss(void);
 
-/* A monotonic clock in milliseconds (for delays, never for dates). */
+/* A monotonic clock in milliseconds (for delays, never for dates); coarse
+ * (a few ms) where that is cheaper. */
 XA_INTERNAL uint64_t xa__os_clock_ms(void);
 
 /* Yield the CPU to another thread (spin-wait back-off). */

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +98,88 @@ bool xa__os_purge(void* p, size_t size) {
   return zeroed && start == (uintptr_t)p && end == (uintptr_t)p + size;
 }
 
+void xa__os_purge_lazy(void* p, size_t size) {
+#if defined(MADV_FREE)
+  size_t ps = xa__os_page_size();
+  uintptr_t start = xa_align_up((uintptr_t)p, ps);
+  uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(ps - 1);
+  if (end <= start) return;
+  int saved = errno;
+  int r = madvise((void*)start, end - start, MADV_FREE);
+  errno = saved;
+  if (r == 0) return;
+#endif
+  xa__os_purge(p, size);  /* kernels before 4.5 */
+}
+
+void xa__os_advise_thp(void* p, size_t size, int mode) {
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+  if (mode == 1) return;
+  int saved = errno;
+  madvise(p, size, mode == 0 ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+  errno = saved;
+#else
+  (void)p; (void)size; (void)mode;
+#endif
+}
+
+uint64_t xa__os_thread_id(void) {
+#if defined(SYS_gettid)
+  return (uint64_t)syscall(SYS_gettid);
+#else
+  return 0;
+#endif
+}
+
+bool xa__os_thread_alive(uint64_t id) {
+#if defined(SYS_tgkill)
+  if (id == 0) return true;
+  int saved = errno;
+  /* Signal 0 only checks that the thread exists in this process. */
+  long r = syscall(SYS_tgkill, (long)getpid(), (long)id, 0);
+  bool gone = r != 0 && errno == ESRCH;
+  errno = saved;
+  return !gone;
+#else
+  (void)id;
+  return true;
+#endif
+}
+
+static void (*os_thread_fn)(void);
+
+static void* os_thread_main(void* arg) {
+  (void)arg;
+  os_thread_fn();
+  return NULL;
+}
+
+bool xa__os_thread_start(void (*fn)(void)) {
+  int saved = errno;
+  os_thread_fn = fn;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  /* the new thread inherits it: no signal lands there */
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, (size_t)64 << 10);
+  pthread_t t;
+  int r = pthread_create(&t, &attr, os_thread_main, NULL);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return r == 0;
+}
+
+void xa__os_sleep_ms(uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  int saved = errno;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  errno = saved;
+}
+
 void xa__os_write_err(const char* msg, size_t len) {
   int saved = errno;
   while (len > 0) {
@@ -126,20 +211,7 @@ bool xa__os_append_file(const char* path, const char* msg, size_t len) {
 
 unsigned long xa__os_pid(void) { return (unsigned long)getpid(); }
 
-/* Read up to size-1 bytes of a /proc file; returns the count (0 on failure). */
-static size_t read_small_file(const char* path, char* buf, size_t size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  size_t n = 0;
-  while (n + 1 < size) {
-    ssize_t r = read(fd, buf + n, size - 1 - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    n += (size_t)r;
-  }
-  close(fd);
-  return n;
-}
+static ssize_t read_small_file(const char* path, char* buf, size_t cap);  /* below */
 
 void xa__os_process_name(char* buf, size_t size) {
   if (size == 0) return;
@@ -147,11 +219,13 @@ void xa__os_process_name(char* buf, size_t size) {
   /* /proc/self/cmdline is argv, NUL-separated; comm (15 characters) is the
    * fallback for processes whose argv is gone. */
   char raw[256];
-  size_t n = read_small_file("/proc/self/cmdline", raw, sizeof(raw));
+  ssize_t got = read_small_file("/proc/self/cmdline", raw, sizeof(raw));
+  size_t n = got > 0 ? (size_t)got : 0;
   bool cut = n == sizeof(raw) - 1;
   while (n > 0 && raw[n - 1] == 0) n--;
   if (n == 0) {
-    n = read_small_file("/proc/self/comm", raw, sizeof(raw));
+    got = read_small_file("/proc/self/comm", raw, sizeof(raw));
+    n = got > 0 ? (size_t)got : 0;
     while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == 0)) n--;
     cut = false;
   }
@@ -212,8 +286,136 @@ size_t xa__os_rss(void) {
 
 uint64_t xa__os_clock_ms(void) {
   struct timespec ts;
+#if defined(CLOCK_MONOTONIC_COARSE)
+  /* A few ms of resolution is plenty for delays, at a fraction of the cost. */
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0) return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
   if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 void xa__os_yield(void) { sched_yield(); }
+
+void xa__os_env_visit(xa_env_visit_fn* visit, void* arg) {
+  if (environ == NULL) return;
+  for (char** e = environ; *e != NULL; e++) {
+    if (!visit(*e, arg)) return;
+  }
+}
+
+/* Reads a small file into buf (NUL-terminated); the length, or -1. */
+static ssize_t read_small_file(const char* path, char* buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = 0;
+  while (len + 1 < cap) {
+    ssize_t n = read(fd, buf + len, cap - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = 0;
+  return (ssize_t)len;
+}
+
+/* The limit in one cgroup file: bytes, 0 for unlimited, -1 unreadable. */
+static int64_t cgroup_limit_file(const char* path) {
+  char text[64];
+  if (read_small_file(path, text, sizeof(text)) <= 0) return -1;
+  if (strncmp(text, "max", 3) == 0) return 0;
+  uint64_t v = 0;
+  const char* s = text;
+  if (*s < '0' || *s > '9') return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (UINT64_MAX - 9) / 10) return 0;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  /* v1 says "unlimited" with LONG_MAX rounded down to a page. */
+  return v >= ((uint64_t)1 << 62) ? 0 : (int64_t)v;
+}
+
+/* The tightest limit of the cgroup at mount+path and its ancestors. */
+static int64_t cgroup_limit_walk(const char* mount, const char* path, size_t path_len, const char* file) {
+  char full[1024];
+  size_t mlen = strlen(mount), flen = strlen(file);
+  int64_t best = -1;
+  for (;;) {
+    while (path_len > 0 && path[path_len - 1] == '/') path_len--;
+    if (mlen + path_len + 1 + flen + 1 <= sizeof(full)) {
+      memcpy(full, mount, mlen);
+      memcpy(full + mlen, path, path_len);
+      full[mlen + path_len] = '/';
+      memcpy(full + mlen + path_len + 1, file, flen + 1);
+      int64_t v = cgroup_limit_file(full);
+      if (v == 0 && best < 0) best = 0;                    /* unlimited at this level */
+      else if (v > 0 && (best <= 0 || v < best)) best = v;  /* a tighter limit */
+    }
+    if (path_len == 0) return best;
+    while (path_len > 0 && path[path_len - 1] != '/') path_len--;
+  }
+}
+
+int64_t xa__os_cgroup_memory_max(void) {
+  int saved = errno;
+  char buf[4096];
+  int64_t result = -1;
+  if (read_small_file("/proc/self/cgroup", buf, sizeof(buf)) > 0) {
+    /* Lines "id:controllers:/path": v2 is "0::/path"; v1 lists "memory". */
+    const char* v2 = NULL;
+    const char* v1 = NULL;
+    size_t v2_len = 0, v1_len = 0;
+    for (const char* line = buf; *line != 0;) {
+      const char* end = strchr(line, '\n');
+      if (end == NULL) end = line + strlen(line);
+      const char* c1 = memchr(line, ':', (size_t)(end - line));
+      const char* c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+      if (c2 != NULL) {
+        if (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1) {
+          v2 = c2 + 1;
+          v2_len = (size_t)(end - v2);
+        }
+        for (const char* w = c1 + 1; w < c2;) {
+          const char* comma = memchr(w, ',', (size_t)(c2 - w));
+          const char* wend = comma != NULL ? comma : c2;
+          if (wend - w == 6 && memcmp(w, "memory", 6) == 0) {
+            v1 = c2 + 1;
+            v1_len = (size_t)(end - v1);
+          }
+          w = wend + 1;
+        }
+      }
+      line = *end != 0 ? end + 1 : end;
+    }
+    const char* usage_file = NULL;
+    const char* mount = NULL;
+    const char* path = NULL;
+    size_t path_len = 0;
+    if (v2 != NULL) {
+      result = cgroup_limit_walk("/sys/fs/cgroup", v2, v2_len, "memory.max");
+      mount = "/sys/fs/cgroup", path = v2, path_len = v2_len, usage_file = "memory.current";
+    }
+    if (result < 0 && v1 != NULL) {
+      result = cgroup_limit_walk("/sys/fs/cgroup/memory", v1, v1_len, "memory.limit_in_bytes");
+      mount = "/sys/fs/cgroup/memory", path = v1, path_len = v1_len, usage_file = "memory.usage_in_bytes";
+    }
+    /* The cgroup also holds what is not xalloc's (code, stacks, page cache,
+     * other processes): the limit is the room left when it is read, so that
+     * xalloc answers ENOMEM before the cgroup's OOM killer acts. */
+    if (result > 0 && mount != NULL) {
+      char full[1024];
+      size_t mlen = strlen(mount), flen = strlen(usage_file);
+      while (path_len > 0 && path[path_len - 1] == '/') path_len--;
+      if (mlen + path_len + 1 + flen + 1 <= sizeof(full)) {
+        memcpy(full, mount, mlen);
+        memcpy(full + mlen, path, path_len);
+        full[mlen + path_len] = '/';
+        memcpy(full + mlen + path_len + 1, usage_file, flen + 1);
+        int64_t used = cgroup_limit_file(full);
+        if (used > 0) result = used < result - ((int64_t)1 << 20) ? result - used : ((int64_t)1 << 20);
+      }
+    }
+  }
+  errno = saved;
+  return result;
+}

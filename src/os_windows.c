@@ -172,4 +172,52 @@ size_t xa__os_rss(void) {
 
 uint64_t xa__os_clock_ms(void) { return GetTickCount64(); }
 
+void xa__os_purge_lazy(void* p, size_t size) { xa__os_purge(p, size); }
+
+void xa__os_advise_thp(void* p, size_t size, int mode) { (void)p; (void)size; (void)mode; }
+
+uint64_t xa__os_thread_id(void) { return GetCurrentThreadId(); }
+
+/* Thread data of a Windows thread is handed over by its FLS callback; a
+ * thread is never declared ended from outside. */
+bool xa__os_thread_alive(uint64_t id) {
+  (void)id;
+  return true;
+}
+
+static void (*os_thread_fn)(void);
+
+static DWORD WINAPI os_thread_main(LPVOID arg) {
+  (void)arg;
+  os_thread_fn();
+  return 0;
+}
+
+bool xa__os_thread_start(void (*fn)(void)) {
+  DWORD err = GetLastError();
+  os_thread_fn = fn;
+  HANDLE h = CreateThread(NULL, (SIZE_T)64 << 10, os_thread_main, NULL, 0, NULL);
+  if (h != NULL) CloseHandle(h);
+  SetLastError(err);
+  return h != NULL;
+}
+
+void xa__os_sleep_ms(uint64_t ms) { Sleep((DWORD)ms); }
+
 void xa__os_yield(void) { SwitchToThread(); }
+
+void xa__os_env_visit(xa_env_visit_fn* visit, void* arg) {
+  /* The block comes from the process heap (HeapAlloc), not from malloc. */
+  DWORD err = GetLastError();
+  char* block = GetEnvironmentStringsA();
+  if (block != NULL) {
+    for (char* e = block; *e != 0; e += strlen(e) + 1) {
+      if (*e == '=') continue;  /* per-drive directories such as "=C:=C:\\" */
+      if (!visit(e, arg)) break;
+    }
+    FreeEnvironmentStringsA(block);
+  }
+  SetLastError(err);
+}
+
+int64_t xa__os_cgroup_memory_max(void) { return -1; }  /* no cgroups on Windows */

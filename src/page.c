@@ -35,7 +35,6 @@ void xa__page_extend(xa_page_t* page) {
   ((xa_block_t*)b)->next = page->free;
   page->free = (xa_block_t*)first;
   page->capacity += (uint32_t)n;
-  page->dirty = 1;
 }
 
 void xa__page_collect(xa_page_t* page) {

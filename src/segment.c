@@ -8,9 +8,17 @@
  *   with a free page (in_free_list mirrors membership).
  * - Releasing a segment removes it from every list in the same function that
  *   unmaps it, and reports it to the caller (pitfall 1 in lifecycle-pitfalls).
+ * - tld->lock covers tld->segments, the cache and the state of free pages
+ *   (in_use, dirty, purge_at): the owner holds it while it changes them, a
+ *   purging thread while it reads them (it only purges free, due pages and
+ *   ages out the cache).
+ * - seg->committed = bytes of the segment counted as committed: the header
+ *   (or, for huge segments, everything up to the end of the block) plus every
+ *   dirty page.
  */
 #include "segment.h"
 #include "arena.h"
+#include "limit.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -58,7 +66,72 @@ static void free_unlink(xa_tld_t* tld, xa_segment_t* seg) {
 
 /* ---- creation and release ---------------------------------------------------- */
 
+static uint64_t deadline_after(uint64_t now);
+
+static size_t page_bytes(const xa_segment_t* seg, uint32_t i) {
+  size_t size;
+  xa__segment_page_area(seg, &seg->pages[i], &size);
+  return size;
+}
+
+static void purge_range(uint8_t* start, size_t size) {
+  if (xa__option_get(XA_OPT_PURGE_MODE) == XA_PURGE_FREE) xa__os_purge_lazy(start, size);
+  else xa__os_purge(start, size);
+  xa__stat_add(XA_STAT_purged_bytes, (int64_t)size);
+  xa__stat_add(XA_STAT_purges, 1);
+}
+
+/* Bytes a timed (not forced) purge pass may still give back: a pass runs
+ * inside some thread's malloc or free, so it stops after this much and the
+ * rest is due at once, for the next slow path (keeps each call short). Only
+ * one pass runs at a time (purge.c), and only passes purge without force. */
+static size_t pass_budget = SIZE_MAX;
+
+void xa__purge_budget(size_t bytes) { pass_budget = bytes; }
+
+/* Purge seg's free, dirty pages that are due at `now` (all of them with
+ * force), one call per run of neighbours; returns the earliest deadline left
+ * (UINT64_MAX: none). Caller holds what guards the pages' state. */
+static uint64_t segment_purge_pages(xa_segment_t* seg, uint64_t now, bool force) {
+  uint64_t next = UINT64_MAX;
+  if (seg->kind == XA_KIND_HUGE) return next;
+  uint8_t* run = NULL;
+  size_t run_size = 0;
+  for (uint32_t i = 0; i <= seg->page_count; i++) {
+    xa_page_t* page = i < seg->page_count ? &seg->pages[i] : NULL;
+    if (page != NULL && !page->in_use && page->dirty) {
+      if (!force && page->purge_at <= now && pass_budget < run_size + ((size_t)1 << seg->page_shift)) {
+        if (now < next) next = now;  /* over budget: the next pass takes it */
+      } else if (force || page->purge_at <= now) {
+        size_t size;
+        uint8_t* start = xa__segment_page_area(seg, page, &size);
+        if (run == NULL) run = start;
+        run_size = (size_t)(start + size - run);
+        page->dirty = 0;
+        atomic_fetch_sub_explicit(&seg->committed, size, memory_order_relaxed);
+        xa__commit_release(size);
+        continue;
+      }
+      if (page->purge_at < next) next = page->purge_at;
+    }
+    if (run != NULL) {
+      purge_range(run, run_size);
+      if (!force && pass_budget != SIZE_MAX) pass_budget = pass_budget > run_size ? pass_budget - run_size : 0;
+      run = NULL;
+      run_size = 0;
+    }
+  }
+  return next;
+}
+
+/* Lay out seg for pages of `kind`. A reused segment of the same kind keeps
+ * its pages' dirty state (the memory is still touched); one of another kind
+ * is purged first, so that dirty pages and seg->committed stay exact. */
 static void segment_format(xa_segment_t* seg, xa_kind_t kind, bool fresh) {
+  bool keep_dirty = !fresh && seg->kind == kind && kind != XA_KIND_HUGE;
+  if (!fresh && !keep_dirty && seg->kind != XA_KIND_HUGE) segment_purge_pages(seg, 0, true);
+  uint8_t dirty[XA_MAX_PAGES];
+  if (keep_dirty) for (uint32_t i = 0; i < seg->page_count; i++) dirty[i] = seg->pages[i].dirty;
   seg->kind = kind;
   switch (kind) {
     case XA_KIND_SMALL:  seg->page_shift = XA_SMALL_PAGE_SHIFT;  seg->page_count = XA_SMALL_PAGES;  break;
@@ -71,7 +144,17 @@ static void segment_format(xa_segment_t* seg, xa_kind_t kind, bool fresh) {
   seg->in_free_list = 0;
   seg->abandoned_next = NULL;
   memset(seg->pages, 0, seg->page_count * sizeof(xa_page_t));
-  for (uint32_t i = 0; i < seg->page_count; i++) seg->pages[i].dirty = fresh ? 0 : 1;
+  if (keep_dirty) {
+    /* Reused from the cache: its pages count as freed now, not when they
+     * were freed before the segment was cached (a pass would otherwise purge
+     * them just before the allocations that reuse them). */
+    uint64_t due = deadline_after(xa__os_clock_ms());
+    for (uint32_t i = 0; i < seg->page_count; i++) {
+      seg->pages[i].dirty = dirty[i];
+      seg->pages[i].purge_at = due;
+    }
+    if (due != UINT64_MAX) xa__purge_schedule(due);
+  }
 }
 
 static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
@@ -97,6 +180,10 @@ static xa_segment_t* segment_map(size_t size, bool* fresh) {
     return NULL;
   }
   seg->size = size;
+  seg->kind = XA_KIND_SMALL;
+  atomic_store_explicit(&seg->committed, 0, memory_order_relaxed);
+  int thp = (int)xa__option_get(XA_OPT_THP);
+  if (thp != XA_THP_MADVISE) xa__os_advise_thp(seg, size, thp);
   xa__stat_add(XA_STAT_os_bytes, (int64_t)size);
   xa__stat_add(XA_STAT_segments, 1);
   return seg;
@@ -104,6 +191,7 @@ static xa_segment_t* segment_map(size_t size, bool* fresh) {
 
 static void segment_unmap(xa_segment_t* seg) {
   size_t size = seg->size;
+  xa__commit_release(atomic_load_explicit(&seg->committed, memory_order_relaxed));
   if (seg->kind == XA_KIND_HUGE) xa__stat_add(XA_STAT_huge_segments, -1);
   xa__segmap_remove((uintptr_t)seg, size);
   segment_unmap_raw(seg, size);
@@ -111,20 +199,64 @@ static void segment_unmap(xa_segment_t* seg) {
   xa__stat_add(XA_STAT_segments, -1);
 }
 
+/* ---- when free memory goes back --------------------------------------------- */
+
+/* Earliest clock (ms) at which something is due to be purged or aged out;
+ * UINT64_MAX when nothing is (purge.c runs the sweep). */
+static _Atomic(uint64_t) purge_due = UINT64_MAX;
+
+void xa__purge_schedule(uint64_t when) {
+  uint64_t cur = atomic_load_explicit(&purge_due, memory_order_relaxed);
+  while (when < cur && !atomic_compare_exchange_weak_explicit(&purge_due, &cur, when, memory_order_relaxed,
+                                                              memory_order_relaxed)) {
+  }
+}
+
+uint64_t xa__purge_due(void) { return atomic_load_explicit(&purge_due, memory_order_relaxed); }
+
+bool xa__purge_claim(uint64_t due) {
+  return atomic_compare_exchange_strong_explicit(&purge_due, &due, UINT64_MAX, memory_order_relaxed,
+                                                 memory_order_relaxed);
+}
+
+/* The clock (ms) from which memory freed at `now` may go back; UINT64_MAX
+ * with purge_delay -1 (never). */
+static uint64_t deadline_after(uint64_t now) {
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  return delay < 0 ? UINT64_MAX : now + (uint64_t)delay;
+}
+
+static size_t cache_capacity(void) {
+  int64_t n = xa__option_get(XA_OPT_SEGMENT_CACHE);
+  if (n < 0) n = 0;
+  if (xa__option_get(XA_OPT_PURGE_DELAY) == 0) n = 0;  /* nothing stays */
+  return n > XA_SEGMENT_CACHE ? XA_SEGMENT_CACHE : (size_t)n;
+}
+
+/* ---- segments of a thread ------------------------------------------------------ */
+
 static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
-  xa_segment_t* seg;
-  bool fresh;
-  if (tld->cache_count > 0) {
-    seg = tld->cache[--tld->cache_count];
-    fresh = false;
+  xa_segment_t* seg = NULL;
+  bool fresh = false;
+  xa__lock(&tld->lock);
+  if (tld->cache_count > 0) seg = tld->cache[--tld->cache_count];
+  xa__unlock(&tld->lock);
+  if (seg != NULL) {
     xa__stat_add(XA_STAT_cache_hits, 1);
   } else {
+    if (!xa__commit_charge(XA_SEGMENT_HEADER)) return NULL;
     seg = segment_map(XA_SEGMENT_SIZE, &fresh);
-    if (seg == NULL) return NULL;
+    if (seg == NULL) {
+      xa__commit_release(XA_SEGMENT_HEADER);
+      return NULL;
+    }
+    atomic_store_explicit(&seg->committed, XA_SEGMENT_HEADER, memory_order_relaxed);
   }
   segment_format(seg, kind, fresh);
   atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
+  xa__lock(&tld->lock);
   all_link(tld, seg);
+  xa__unlock(&tld->lock);
   return seg;
 }
 
@@ -156,14 +288,15 @@ static xa_segment_t* huge_cache_take(size_t need) {
 }
 
 static bool huge_cache_put(xa_segment_t* seg) {
-  if (seg->size > XA_HUGE_CACHE_SEGMENT) return false;
+  if (seg->size > XA_HUGE_CACHE_SEGMENT || xa__option_get(XA_OPT_PURGE_DELAY) == 0) return false;
   bool put = false;
+  uint64_t now = xa__os_clock_ms();
   xa__lock(&huge_lock);
   if (huge_cache_bytes + seg->size <= XA_HUGE_CACHE_BYTES) {
     for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS; i++) {
       if (huge_cache[i] == NULL) {
         huge_cache[i] = seg;
-        huge_cache_since[i] = xa__os_clock_ms();
+        huge_cache_since[i] = now;
         __atomic_store_n(&huge_cache_bytes, huge_cache_bytes + seg->size, __ATOMIC_RELAXED);
         put = true;
         break;
@@ -171,56 +304,39 @@ static bool huge_cache_put(xa_segment_t* seg) {
     }
   }
   xa__unlock(&huge_lock);
+  if (put) xa__purge_schedule(deadline_after(now));
   return put;
 }
 
-/* Unmap the cached segments that were cached at or before `before` (ms). */
-static void huge_cache_release_since(uint64_t before) {
+uint64_t xa__huge_cache_age(uint64_t now, bool force) {
+  if (__atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) == 0) return UINT64_MAX;
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  uint64_t next = UINT64_MAX;
   for (;;) {
     xa_segment_t* seg = NULL;
+    next = UINT64_MAX;
     xa__lock(&huge_lock);
     for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS && seg == NULL; i++) {
-      if (huge_cache[i] != NULL && huge_cache_since[i] <= before) {
+      if (huge_cache[i] == NULL) continue;
+      uint64_t due = delay < 0 ? UINT64_MAX : huge_cache_since[i] + (uint64_t)delay;
+      if (force || due <= now) {
         seg = huge_cache[i];
         huge_cache[i] = NULL;
         __atomic_store_n(&huge_cache_bytes, huge_cache_bytes - seg->size, __ATOMIC_RELAXED);
+      } else if (due < next) {
+        next = due;
       }
     }
     xa__unlock(&huge_lock);
-    if (seg == NULL) return;
+    if (seg == NULL) return next;
     segment_unmap(seg);  /* outside the lock: munmap may take a while */
   }
 }
 
-void xa__huge_cache_release(void) { huge_cache_release_since(UINT64_MAX); }
+void xa__huge_cache_release(void) { xa__huge_cache_age(0, true); }
 
-static void abandoned_age(uint64_t before);
-static bool abandoned_sweep_due(uint64_t now);
-
-/* Give back what sat in tld's cache and in the huge cache for longer than
- * XA_CACHE_DELAY_MS, and purge the free pages of segments that stayed
- * abandoned that long. Called on allocation slow paths (new pages, huge
- * blocks); three loads when there is nothing to age. */
-static void caches_age(xa_tld_t* tld) {
-  bool huge = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) != 0;
-  bool abandoned = xa__abandoned_any();
-  if (tld->cache_count == 0 && !huge && !abandoned) return;
-  uint64_t now = xa__os_clock_ms();
-  if (now < XA_CACHE_DELAY_MS) return;
-  uint64_t before = now - XA_CACHE_DELAY_MS;
-  while (tld->cache_count > 0 && tld->cache_since[0] <= before) {
-    segment_unmap(tld->cache[0]);
-    tld->cache_count--;
-    for (size_t i = 0; i < tld->cache_count; i++) {
-      tld->cache[i] = tld->cache[i + 1];
-      tld->cache_since[i] = tld->cache_since[i + 1];
-    }
-  }
-  if (huge) huge_cache_release_since(before);
-  if (abandoned && abandoned_sweep_due(now)) abandoned_age(before);
-}
-
-/* The segment has no used page: cache it or give it back to the OS. */
+/* The segment has no used page: cache it or give it back to the OS. The
+ * caller holds tld->lock. */
 static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   free_unlink(tld, seg);
   all_unlink(tld, seg);
@@ -228,19 +344,23 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
     /* Owned by nobody while cached (a stale free is a cross-thread free). */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
     if (huge_cache_put(seg)) return;
-  } else if (seg->size == XA_SEGMENT_SIZE && tld->cache_count < XA_SEGMENT_CACHE) {
+  } else if (seg->size == XA_SEGMENT_SIZE && tld->cache_count < cache_capacity()) {
     /* Owned by nobody while cached: a stale free into it takes the
      * cross-thread path and cannot disturb the owner's bookkeeping. */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
-    tld->cache_since[tld->cache_count] = xa__os_clock_ms();
+    uint64_t now = xa__os_clock_ms();
+    tld->cache_since[tld->cache_count] = now;
     tld->cache[tld->cache_count++] = seg;
+    xa__purge_schedule(deadline_after(now));
     return;
   }
   segment_unmap(seg);
 }
 
 void xa__segment_cache_release(xa_tld_t* tld) {
+  xa__lock(&tld->lock);
   while (tld->cache_count > 0) segment_unmap(tld->cache[--tld->cache_count]);
+  xa__unlock(&tld->lock);
 }
 
 /* ---- pages --------------------------------------------------------------------- */
@@ -258,42 +378,65 @@ uint8_t* xa__segment_page_area(const xa_segment_t* seg, const xa_page_t* page, s
 }
 
 xa_page_t* xa__segment_page_alloc(xa_tld_t* tld, xa_kind_t kind) {
-  caches_age(tld);
   xa_segment_t* seg = kind <= XA_KIND_MEDIUM ? tld->free_segments[kind] : NULL;
   if (seg == NULL) {
     seg = segment_alloc(tld, kind);
     if (seg == NULL) return NULL;
   }
+  xa__lock(&tld->lock);
+  /* A dirty free page first: its memory is resident already. */
   xa_page_t* page = NULL;
   for (uint32_t i = 0; i < seg->page_count; i++) {
-    if (!seg->pages[i].in_use) { page = &seg->pages[i]; break; }
+    xa_page_t* p = &seg->pages[i];
+    if (p->in_use) continue;
+    if (page == NULL || (p->dirty && !page->dirty)) page = p;
+    if (page->dirty) break;
   }
   /* free_segments only holds segments with a free page */
-  if (page == NULL) return NULL;
-  uint8_t dirty = page->dirty;
+  if (page == NULL) {
+    xa__unlock(&tld->lock);
+    return NULL;
+  }
+  if (!page->dirty) {
+    size_t size = page_bytes(seg, (uint32_t)(page - seg->pages));
+    if (!xa__commit_charge(size)) {
+      if (seg->used_pages == 0) segment_release(tld, seg);  /* the segment was new for this page */
+      xa__unlock(&tld->lock);
+      return NULL;
+    }
+    atomic_fetch_add_explicit(&seg->committed, size, memory_order_relaxed);
+  }
   memset(page, 0, sizeof(*page));
-  page->dirty = dirty;
+  page->dirty = 1;
   page->in_use = 1;
   page->start = xa__segment_page_area(seg, page, NULL);
-  if (!xa__os_commit(page->start, 0)) return NULL;
   seg->used_pages++;
   if (seg->used_pages < seg->page_count) free_link(tld, seg);
   else free_unlink(tld, seg);
+  xa__unlock(&tld->lock);
   xa__stat_add(XA_STAT_pages, 1);
   return page;
 }
 
 bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
   xa_segment_t* seg = xa__page_segment(page);
+  uint64_t now = xa__os_clock_ms();
+  uint64_t due = deadline_after(now);
+  xa__stat_add(XA_STAT_pages, -1);
+  xa__lock(&tld->lock);
   memset(page, 0, sizeof(*page));
   page->dirty = 1;
+  page->purge_at = due;
   seg->used_pages--;
-  xa__stat_add(XA_STAT_pages, -1);
   if (seg->used_pages == 0) {
     segment_release(tld, seg);
+    xa__unlock(&tld->lock);
     return true;
   }
   free_link(tld, seg);
+  if (due <= now) segment_purge_pages(seg, now, true);  /* purge_delay 0: everything free goes */
+  xa__unlock(&tld->lock);
+  if (due > now && due != UINT64_MAX) xa__purge_schedule(due);
   return false;
 }
 
@@ -303,25 +446,41 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   size_t offset = xa_align_up(XA_SEGMENT_HEADER, align);
   if (size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return NULL;
   size_t seg_size = xa_align_up(offset + size, XA_SEGMENT_SIZE);
+  size_t need = xa_align_up(offset + size, xa__os_page_size());  /* what the block may touch */
   bool zeroed = false;
-  caches_age(tld);
   xa_segment_t* seg = huge_cache_take(seg_size);
   if (seg != NULL) {
+    size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
+    if (need > had) {
+      if (!xa__commit_charge(need - had)) {
+        segment_unmap(seg);
+        return NULL;
+      }
+      atomic_store_explicit(&seg->committed, need, memory_order_relaxed);
+    }
     xa__stat_add(XA_STAT_cache_hits, 1);
   } else {
+    if (!xa__commit_charge(need)) return NULL;
     seg = segment_map(seg_size, &zeroed);
-    if (seg == NULL) return NULL;
+    if (seg == NULL) {
+      xa__commit_release(need);
+      return NULL;
+    }
+    atomic_store_explicit(&seg->committed, need, memory_order_relaxed);
     xa__stat_add(XA_STAT_huge_segments, 1);
   }
   segment_format(seg, XA_KIND_HUGE, zeroed);
   xa_page_t* page = &seg->pages[0];
   page->in_use = 1;
+  page->dirty = 1;
   page->start = (uint8_t*)seg + offset;
   page->block_size = xa_align_up(size, xa__os_page_size());
   page->reserved = 1;
   seg->used_pages = 1;
   atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
+  xa__lock(&tld->lock);
   all_link(tld, seg);
+  xa__unlock(&tld->lock);
   xa__stat_add(XA_STAT_pages, 1);
   *fresh = zeroed;
   return page;
@@ -331,34 +490,55 @@ size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
   return seg->size - (size_t)(page->start - (const uint8_t*)seg);
 }
 
-/* Give the memory of seg's free, dirty pages back to the OS, one call per run
- * of neighbouring pages. The segment stays mapped and owned as it was. */
-static void segment_purge_free_pages(xa_segment_t* seg) {
-  if (seg->kind == XA_KIND_HUGE) return;
-  uint8_t* run = NULL;
-  size_t run_size = 0;
-  for (uint32_t i = 0; i <= seg->page_count; i++) {
-    xa_page_t* page = i < seg->page_count ? &seg->pages[i] : NULL;
-    if (page != NULL && !page->in_use && page->dirty) {
-      size_t size;
-      uint8_t* start = xa__segment_page_area(seg, page, &size);
-      if (run == NULL) run = start;
-      run_size = (size_t)(start + size - run);
-      page->dirty = 0;
-      continue;
-    }
-    if (run != NULL) {
-      xa__os_purge(run, run_size);
-      xa__stat_add(XA_STAT_purged_bytes, (int64_t)run_size);
-      run = NULL;
-    }
-  }
+bool xa__segment_huge_grow(xa_segment_t* seg, const xa_page_t* page, size_t new_block_size) {
+  size_t need = (size_t)(page->start - (const uint8_t*)seg) + new_block_size;
+  size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
+  if (need <= had) return true;
+  if (!xa__commit_charge(need - had)) return false;
+  atomic_fetch_add_explicit(&seg->committed, need - had, memory_order_relaxed);
+  return true;
 }
 
-void xa__segments_purge(xa_tld_t* tld) {
-  for (xa_segment_t* seg = tld->segments; seg != NULL; seg = seg->all_next) segment_purge_free_pages(seg);
-  xa__segment_cache_release(tld);
+void xa__segment_huge_purge_block(xa_segment_t* seg, const xa_page_t* page) {
+  /* Keep the block's first OS page: it holds the free-list link and mark. */
+  size_t ps = xa__os_page_size();
+  uint8_t* from = page->start + ps;
+  uint8_t* to = page->start + page->block_size;
+  if (to <= from) return;
+  size_t bytes = (size_t)(to - from);
+  purge_range(from, bytes);
+  atomic_fetch_sub_explicit(&seg->committed, bytes, memory_order_relaxed);
+  xa__commit_release(bytes);
 }
+
+uint64_t xa__segments_purge_due(xa_tld_t* tld, uint64_t now, bool force, bool wait) {
+  if (wait) xa__lock(&tld->lock);
+  else if (!xa__lock_try(&tld->lock)) return now + XA_PURGE_RETRY_MS;
+  uint64_t next = UINT64_MAX;
+  for (xa_segment_t* seg = tld->segments; seg != NULL; seg = seg->all_next) {
+    uint64_t due = segment_purge_pages(seg, now, force);
+    if (due < next) next = due;
+  }
+  /* Cached segments nobody took for the delay go back to the OS. */
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  size_t kept = 0;
+  for (size_t i = 0; i < tld->cache_count; i++) {
+    uint64_t due = delay < 0 ? UINT64_MAX : tld->cache_since[i] + (uint64_t)delay;
+    if (force || due <= now) {
+      segment_unmap(tld->cache[i]);
+      continue;
+    }
+    if (due < next) next = due;
+    tld->cache[kept] = tld->cache[i];
+    tld->cache_since[kept] = tld->cache_since[i];
+    kept++;
+  }
+  tld->cache_count = kept;
+  xa__unlock(&tld->lock);
+  return next;
+}
+
+void xa__segments_purge(xa_tld_t* tld) { xa__segments_purge_due(tld, 0, true, true); }
 
 /* ---- abandoned segments ------------------------------------------------------ */
 
@@ -369,9 +549,12 @@ static _Atomic(size_t) abandoned_count;
 bool xa__abandoned_any(void) { return atomic_load_explicit(&abandoned_count, memory_order_relaxed) != 0; }
 
 void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
+  xa__lock(&tld->lock);
   free_unlink(tld, seg);
   all_unlink(tld, seg);
-  seg->abandoned_at = xa__os_clock_ms();
+  xa__unlock(&tld->lock);
+  uint64_t now = xa__os_clock_ms();
+  seg->abandoned_at = now;
   /* From here on every free into this segment is a cross-thread free. */
   atomic_store_explicit(&seg->owner, 0, memory_order_release);
   xa__lock(&abandoned_lock);
@@ -380,30 +563,65 @@ void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
   xa__unlock(&abandoned_lock);
   xa__stat_add(XA_STAT_abandoned, 1);
+  xa__purge_schedule(deadline_after(now));
 }
 
-/* At most one sweep of the abandoned list per XA_CACHE_DELAY_MS. */
-static _Atomic(uint64_t) abandoned_next_sweep;
-
-static bool abandoned_sweep_due(uint64_t now) {
-  uint64_t due = atomic_load_explicit(&abandoned_next_sweep, memory_order_relaxed);
-  return now >= due && atomic_compare_exchange_strong_explicit(&abandoned_next_sweep, &due, now + XA_CACHE_DELAY_MS,
-                                                               memory_order_relaxed, memory_order_relaxed);
-}
-
-/* Segments abandoned at or before `before` and not reclaimed since: nobody
- * allocates from them until a thread reclaims them, which may be never, so
- * their free pages go back to the OS. (Purging at once would cost thread
- * churn dearly: exiting threads' segments are usually reclaimed soon.)
- * Under the list lock nobody else touches their bookkeeping; frees into them
- * only push on xthread_free. Skipped when the lock is busy. A segment purged
- * by an earlier sweep has no dirty free page left: it costs no system call. */
-static void abandoned_age(uint64_t before) {
-  if (!xa__lock_try(&abandoned_lock)) return;
-  for (xa_segment_t* seg = abandoned_head; seg != NULL; seg = seg->abandoned_next) {
-    if (seg->abandoned_at <= before) segment_purge_free_pages(seg);
+/* Segments abandoned for the delay and not reclaimed since: nobody allocates
+ * from them until a thread reclaims them, which may be never. Under the list
+ * lock the sweeper is their only bookkeeper (frees into them only push on
+ * xthread_free): it takes in what other threads freed, frees the pages left
+ * without live blocks, purges free pages that are due and gives back the
+ * segments left empty. (Doing this at abandonment would cost thread churn
+ * dearly: exiting threads' segments are usually reclaimed soon.) */
+uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* collect) {
+  if (!xa__abandoned_any()) return UINT64_MAX;
+  if (!xa__lock_try(&abandoned_lock)) return now + XA_PURGE_RETRY_MS;
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  uint64_t next = UINT64_MAX;
+  xa_segment_t* empty = NULL;
+  xa_segment_t** link = &abandoned_head;
+  xa_segment_t* seg;
+  while ((seg = *link) != NULL) {
+    uint64_t due = delay < 0 ? UINT64_MAX : seg->abandoned_at + (uint64_t)delay;
+    if (!force && due > now) {
+      if (due < next) next = due;
+      link = &seg->abandoned_next;
+      continue;
+    }
+    for (uint32_t i = 0; i < seg->page_count; i++) {
+      xa_page_t* page = &seg->pages[i];
+      if (!page->in_use) continue;
+      collect(page);
+      if (page->used != 0) continue;
+      /* Every block of it was freed: the page is free, and due now (it
+       * emptied some time after the segment was abandoned). */
+      memset(page, 0, sizeof(*page));
+      page->dirty = 1;
+      page->purge_at = now;
+      seg->used_pages--;
+      xa__stat_add(XA_STAT_pages, -1);
+    }
+    if (seg->used_pages == 0) {
+      *link = seg->abandoned_next;
+      atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+      xa__stat_add(XA_STAT_abandoned, -1);
+      seg->abandoned_next = empty;
+      empty = seg;
+      continue;
+    }
+    uint64_t page_due = segment_purge_pages(seg, now, force);
+    if (page_due < next) next = page_due;
+    /* Live blocks remain: look again for frees from other threads later. */
+    if (delay >= 0 && now + (uint64_t)delay < next) next = now + (uint64_t)(delay > 0 ? delay : 1);
+    link = &seg->abandoned_next;
   }
   xa__unlock(&abandoned_lock);
+  while (empty != NULL) {  /* no block of these is live: nobody can reach them */
+    seg = empty;
+    empty = seg->abandoned_next;
+    segment_unmap(seg);
+  }
+  return next;
 }
 
 xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait) {
@@ -421,8 +639,12 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait) {
   if (seg == NULL) return NULL;
   xa__stat_add(XA_STAT_abandoned, -1);
   xa__stat_add(XA_STAT_reclaimed, 1);
+  xa__lock(&tld->lock);
   all_link(tld, seg);
   if (seg->used_pages < seg->page_count) free_link(tld, seg);
+  xa__unlock(&tld->lock);
+  /* Its free pages keep their deadlines: make sure someone looks. */
+  xa__purge_schedule(deadline_after(xa__os_clock_ms()));
   return seg;
 }
 
@@ -443,4 +665,6 @@ void xa__segment_fork_parent(void) {
 void xa__segment_fork_child(void) {
   xa__lock_reset(&huge_lock);
   xa__lock_reset(&abandoned_lock);
+  atomic_store_explicit(&purge_due, UINT64_MAX, memory_order_relaxed);
+  xa__purge_schedule(deadline_after(xa__os_clock_ms()));
 }

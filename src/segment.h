@@ -36,11 +36,44 @@ XA_INTERNAL xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t
 /* Bytes a huge block may grow to in place. */
 XA_INTERNAL size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page);
 
-/* Purge free pages of tld's segments and release its segment cache. */
+/* Huge realloc in place: count the block's growth to new_block_size as
+ * committed. False when the memory limit refuses it. */
+XA_INTERNAL bool xa__segment_huge_grow(xa_segment_t* seg, const xa_page_t* page, size_t new_block_size);
+/* A thread freeing another thread's huge block purges the block's memory
+ * (all but its first OS page) before it hands the block over: the owner may
+ * not look at it for a long time. */
+XA_INTERNAL void xa__segment_huge_purge_block(xa_segment_t* seg, const xa_page_t* page);
+
+/* ---- giving memory back (purge.c drives these) ---- */
+
+/* Ask for a purge pass at clock `when` (ms); the earliest request wins. */
+XA_INTERNAL void xa__purge_schedule(uint64_t when);
+/* The earliest requested pass (UINT64_MAX: none). */
+XA_INTERNAL uint64_t xa__purge_due(void);
+/* Take the pass requested for `due`: true for exactly one caller. */
+XA_INTERNAL bool xa__purge_claim(uint64_t due);
+
+/* Limit what the next timed pass purges (SIZE_MAX: no limit). */
+XA_INTERNAL void xa__purge_budget(size_t bytes);
+
+/* Purge tld's free pages that are due at now (all with force) and age out its
+ * segment cache; any thread may call it (it takes tld->lock; without wait it
+ * only tries). Returns the earliest deadline left (UINT64_MAX: none). */
+XA_INTERNAL uint64_t xa__segments_purge_due(xa_tld_t* tld, uint64_t now, bool force, bool wait);
+/* Purge every free page of tld's segments and release its segment cache. */
 XA_INTERNAL void xa__segments_purge(xa_tld_t* tld);
 XA_INTERNAL void xa__segment_cache_release(xa_tld_t* tld);
-/* Give the process-wide cache of huge segments back to the OS. */
+/* Age out the process-wide cache of huge segments (all of it with force);
+ * returns the earliest deadline left. */
+XA_INTERNAL uint64_t xa__huge_cache_age(uint64_t now, bool force);
 XA_INTERNAL void xa__huge_cache_release(void);
+
+/* Abandoned segments left unreclaimed for the delay: collect what other
+ * threads freed into them (collect is xa__page_collect), free their empty
+ * pages, purge due free pages, give back empty segments. Returns the earliest
+ * deadline left. */
+typedef void(xa_page_collect_fun)(xa_page_t* page);
+XA_INTERNAL uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* collect);
 
 /* Abandon: seg has no page linked in a heap any more; it leaves tld and goes
  * on the process-wide abandoned list with owner 0. */

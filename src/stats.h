@@ -9,6 +9,7 @@
 /* One list drives the enum, the counters and the printed table. */
 #define XA_STATS_FIELDS(X)                                                  \
   X(os_bytes,        "bytes mapped from the OS")                           \
+  X(committed,       "bytes committed (touched, not purged)")              \
   X(segments,        "segments mapped")                                     \
   X(huge_segments,   "huge segments mapped")                                \
   X(pages,           "pages in use")                                        \
@@ -19,6 +20,9 @@
 #define XA_STATS_EVENTS(X)                                                  \
   X(reclaimed,       "segments reclaimed")                                  \
   X(purged_bytes,    "bytes purged")                                        \
+  X(purges,          "purge calls (madvise)")                               \
+  X(limit_failures,  "allocations refused by the memory limit")             \
+  X(late_handovers,  "thread data of ended threads handed over by others") \
   X(cache_hits,      "segment cache hits")                                  \
   X(foreign_frees,   "frees of foreign pointers ignored")                  \
   X(double_frees,    "double frees detected and ignored")

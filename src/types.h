@@ -4,6 +4,7 @@
 #define XA_TYPES_H
 
 #include "config.h"
+#include "lock.h"
 #include <stdatomic.h>
 
 /* A free block: its list link, and XA_FREED_MARK in its second word. Every
@@ -47,7 +48,7 @@ typedef struct xa_page_s {
   _Atomic(uint8_t) flags;        /* owner writes; freers read XA_PF_ALIGNED (relaxed) */
   uint8_t in_use;                /* owner: allocated from its segment */
   uint8_t queue;                 /* owner: bin or XA_QUEUE_* it is linked in */
-  uint8_t dirty;                 /* owner: free page whose memory was touched, not purged */
+  uint8_t dirty;                 /* owner, under tld->lock while free: memory touched, not purged */
   uint32_t capacity;             /* owner: blocks carved into free lists so far */
   uint32_t reserved;             /* set while no block is live: blocks that fit */
   size_t block_size;             /* set while no block is live; read by freers */
@@ -57,6 +58,7 @@ typedef struct xa_page_s {
   struct xa_heap_s* heap;        /* owner: heap the page belongs to (NULL when abandoned) */
   struct xa_page_s* next;        /* owner: queue links */
   struct xa_page_s* prev;
+  uint64_t purge_at;             /* free and dirty (tld->lock): clock (ms) from which it may be purged */
 } xa_page_t;
 
 typedef struct xa_segment_s {
@@ -73,6 +75,7 @@ typedef struct xa_segment_s {
   uint8_t in_free_list;          /* owner */
   struct xa_segment_s* abandoned_next; /* abandoned-list lock */
   uint64_t abandoned_at;         /* abandoned-list lock: clock (ms) when abandoned */
+  _Atomic(size_t) committed;     /* bytes of it counted as committed (limit.h); see segment.c */
   xa_page_t pages[];             /* page_count descriptors */
 } xa_segment_t;
 
@@ -92,6 +95,10 @@ struct xa_heap_s {
 typedef struct xa_heap_s xa_heap_t;
 
 typedef struct xa_tld_s {
+  /* Owner, or a purging thread under `lock`: the segment list, the cache and
+   * the state of free pages (in_use, dirty, purge_at). The owner takes it
+   * only on segment-level slow paths; others only try it. */
+  xa_lock_t lock;
   xa_heap_t* heap_original;      /* the thread's first heap; never deleted while it runs */
   xa_heap_t* heap_default;       /* mirrors the TLS default-heap pointer */
   xa_heap_t* heaps;              /* all heaps of this thread, original included */
@@ -102,10 +109,14 @@ typedef struct xa_tld_s {
   size_t cache_count;
   _Atomic(xa_block_t*) inbox;    /* any thread pushes; the owner thread drains */
   struct xa_tld_s* pool_next;    /* pool lock: recycled thread data */
-  struct xa_tld_s* all_next;     /* immutable once linked: every tld ever made */
+  struct xa_tld_s* all_next;     /* immutable once linked: every tld ever made (purge.c registry) */
   _Atomic(bool) active;          /* a thread is using it */
   bool done_registered;          /* thread-exit destructor armed */
-  uint64_t reclaim_tick;         /* owner: paces reclaim attempts */
+  _Atomic(uint64_t) active_ms;   /* owner: clock (ms) of its last slow path that read the clock */
+  uint64_t collect_at;           /* owner: clock (ms) of its next look for pages others emptied */
+  uint32_t slow_count;           /* owner: paces clock reads on free slow paths */
+  uint64_t tid;                  /* OS thread id of the thread using it */
+  _Atomic(int) late;             /* made after the thread's exit hook ran: watched for the thread's end */
 } xa_tld_t;
 
 #endif

@@ -28,6 +28,27 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   xa_test(lc_cache_age INTERNAL SOURCES lc_cache_age.c LABELS lifecycle)
 endif()
 
+# Memory goes back on time, whoever freed it (one process per scenario). The
+# RSS scenarios need a real kernel and no sanitizer shadow memory; those read
+# from the statistics run everywhere on Linux.
+if(NOT WIN32)
+  xa_test(lc_purge INTERNAL NO_TEST SOURCES lc_purge.c)  # the scenarios below run it
+  set(xa_purge_scenarios late_thread no_thrash)
+  if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
+    list(APPEND xa_purge_scenarios huge_idle_owner exited_huge exited_small mixed_1g)
+    add_test(NAME lc_purge_sleepers COMMAND lc_purge sleepers)
+    set_tests_properties(lc_purge_sleepers PROPERTIES LABELS lifecycle TIMEOUT 300
+      ENVIRONMENT "XALLOC_PURGE_THREAD=1")
+  endif()
+  foreach(scenario ${xa_purge_scenarios})
+    add_test(NAME lc_purge_${scenario} COMMAND lc_purge ${scenario})
+    set_tests_properties(lc_purge_${scenario} PROPERTIES LABELS lifecycle TIMEOUT 600 SKIP_RETURN_CODE 77)
+  endforeach()
+  # The hard memory limit, at 256 MiB.
+  xa_test(lc_limit INTERNAL SOURCES lc_limit.c LABELS lifecycle TIMEOUT 600)
+  set_tests_properties(lc_limit PROPERTIES ENVIRONMENT "XALLOC_CONF=limit:256M")
+endif()
+
 # The field scenario under valgrind: any read of unmapped memory fails it.
 find_program(XA_VALGRIND valgrind)
 if(XA_VALGRIND AND NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)

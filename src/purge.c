@@ -1,0 +1,86 @@
+/* Giving free memory back on time (purge.h). */
+#include "purge.h"
+#include "options.h"
+#include "os.h"
+#include "page.h"
+#include "segment.h"
+
+static _Atomic(xa_tld_t*) registry;
+static xa_late_check_fun* _Atomic late_check;
+static _Atomic(int) purge_thread_state;  /* 0 none, 1 running, 2 the OS refused */
+
+void xa__purge_register(xa_tld_t* tld) {
+  xa_tld_t* head = atomic_load_explicit(&registry, memory_order_relaxed);
+  do {
+    tld->all_next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&registry, &head, tld, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+xa_tld_t* xa__purge_registry(void) { return atomic_load_explicit(&registry, memory_order_acquire); }
+
+void xa__purge_set_late_check(xa_late_check_fun* fn) { atomic_store(&late_check, fn); }
+
+static void collect_abandoned_page(xa_page_t* page) { xa__page_collect(page); }
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+static _Atomic(int) pass_running;
+
+uint64_t xa__purge_run(uint64_t now, bool force) {
+  /* One pass at a time: a pass frees blocks (late thread data), and those
+   * frees must not start another pass inside it. */
+  if (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) return now + XA_PURGE_RETRY_MS;
+  xa__purge_budget(force ? SIZE_MAX : XA_PURGE_PASS_BYTES);
+  uint64_t next = UINT64_MAX;
+  for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
+    next = min_u64(next, xa__segments_purge_due(t, now, force, false));
+  }
+  next = min_u64(next, xa__abandoned_sweep(now, force, collect_abandoned_page));
+  next = min_u64(next, xa__huge_cache_age(now, force));
+  xa_late_check_fun* late = atomic_load(&late_check);
+  if (late != NULL) next = min_u64(next, late(now));
+  xa__purge_budget(SIZE_MAX);
+  atomic_store_explicit(&pass_running, 0, memory_order_release);
+  return next;
+}
+
+void xa__purge_tick(uint64_t now) {
+  uint64_t due = xa__purge_due();
+  if (xa_likely(now < due) || !xa__purge_claim(due)) return;
+  uint64_t next = xa__purge_run(now, false);
+  if (next != UINT64_MAX) xa__purge_schedule(next <= now ? now + 1 : next);
+}
+
+/* ---- the purge thread (option purge_thread) ------------------------------------ */
+
+static void purge_thread_main(void) {
+  while (xa__option(XA_OPT_PURGE_THREAD)) {
+    uint64_t now = xa__os_clock_ms();
+    uint64_t due = xa__purge_due();
+    if (due <= now) {
+      xa__purge_tick(now);
+      continue;
+    }
+    int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+    uint64_t nap = delay > 0 ? (uint64_t)delay : XA_CACHE_DELAY_MS;
+    xa__os_sleep_ms(min_u64(due - now, nap));
+  }
+  atomic_store(&purge_thread_state, 0);
+}
+
+void xa__purge_thread_maybe_start(void) {
+  if (!xa__option(XA_OPT_PURGE_THREAD) || atomic_load_explicit(&purge_thread_state, memory_order_relaxed) != 0) return;
+  int expect = 0;
+  if (!atomic_compare_exchange_strong(&purge_thread_state, &expect, 1)) return;
+  if (!xa__os_thread_start(purge_thread_main)) {
+    atomic_store(&purge_thread_state, 2);
+    xa__verbose("the purge thread could not be started; error", 0);
+  }
+}
+
+/* The thread does not exist in a fork child: the next safe point starts one. */
+void xa__purge_fork_child(void) {
+  atomic_store(&purge_thread_state, 0);
+  atomic_store(&pass_running, 0);
+}

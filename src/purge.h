@@ -1,0 +1,35 @@
+/* Giving free memory back to the OS on time (docs/design.md, "When memory
+ * goes back"). Deadlines are set where memory becomes free (segment.c);
+ * whichever thread next passes a slow path after the earliest deadline runs
+ * one pass for the whole process: every thread's free pages and segment
+ * cache (under each tld's lock, tried, never waited for), the abandoned
+ * segments and the huge cache. The optional purge thread runs the same pass
+ * when every other thread sleeps. */
+#ifndef XA_PURGE_H
+#define XA_PURGE_H
+
+#include "config.h"
+#include "types.h"
+
+/* Every tld is registered once, when it is first made (never removed: thread
+ * data is never unmapped). */
+XA_INTERNAL void xa__purge_register(xa_tld_t* tld);
+XA_INTERNAL xa_tld_t* xa__purge_registry(void);
+
+/* A slow path read the clock: run the pass if one is due. */
+XA_INTERNAL void xa__purge_tick(uint64_t now);
+/* One pass now; with force everything reachable is purged, not just what is
+ * due. Returns the earliest deadline left. */
+XA_INTERNAL uint64_t xa__purge_run(uint64_t now, bool force);
+
+/* init.c's check for thread data of threads that ended without their exit
+ * hook (returns its next deadline). */
+typedef uint64_t(xa_late_check_fun)(uint64_t now);
+XA_INTERNAL void xa__purge_set_late_check(xa_late_check_fun* fn);
+
+/* Start the purge thread if the option asks for it and it is not running.
+ * Call only where a nested malloc is harmless (pthread_create allocates). */
+XA_INTERNAL void xa__purge_thread_maybe_start(void);
+XA_INTERNAL void xa__purge_fork_child(void);
+
+#endif
