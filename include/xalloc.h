@@ -14,13 +14,16 @@
 
 #define XALLOC_VERSION 100 /* 0.1.0 */
 
+/* Windows: only the build of xalloc.dll defines XALLOC_BUILDING and marks
+ * its exports. Users define nothing: a plain declaration links against
+ * libxalloc.a and, through the import library, against xalloc.dll alike
+ * (functions need no dllimport). XALLOC_STATIC is accepted and changes
+ * nothing. */
 #if defined(_WIN32)
-#  if defined(XALLOC_STATIC)
-#    define XA_API
-#  elif defined(XALLOC_BUILDING)
+#  if defined(XALLOC_BUILDING)
 #    define XA_API __declspec(dllexport)
 #  else
-#    define XA_API __declspec(dllimport)
+#    define XA_API
 #  endif
 #elif defined(__GNUC__)
 #  define XA_API __attribute__((visibility("default")))

@@ -265,7 +265,7 @@ XA_API void xa_process_done(void) {
   /* Collect this thread and all abandoned memory; purge. Other threads'
    * heaps are never touched. Allocation keeps working afterwards. */
   if (xa__thread_init() != NULL) xa__thread_collect(xa__tls_tld_get(), true, true);
-  if (xa__option(XA_OPT_SHOW_STATS) && atomic_exchange(&stats_printed, 1) == 0) xa__stats_print_to_stderr();
+  if (xa__option(XA_OPT_SHOW_STATS) && atomic_exchange(&stats_printed, 1) == 0) xa__stats_print_at_exit();
 }
 
 XA_API void xa_stats_print(void) { xa__stats_print_to_stderr(); }

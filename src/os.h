@@ -74,6 +74,16 @@ XA_INTERNAL void xa__os_sleep_ms(uint64_t ms);
 /* Write a message to stderr without allocating. */
 XA_INTERNAL void xa__os_write_err(const char* msg, size_t len);
 
+/* Append len bytes to the file at path (created if missing), in one write so
+ * that reports of several processes do not interleave. False on failure. */
+XA_INTERNAL bool xa__os_append_file(const char* path, const char* msg, size_t len);
+
+/* Process id, and who the process is for reports: the command line with
+ * argv[0] cut to its base name (Linux), or the executable's file name
+ * (Windows); cut to fit buf, always NUL-terminated, "" if unknown. */
+XA_INTERNAL unsigned long xa__os_pid(void);
+XA_INTERNAL void xa__os_process_name(char* buf, size_t size);
+
 /* Read an environment variable without allocating (NULL if unset). */
 XA_INTERNAL const char* xa__os_getenv(const char* name);
 

@@ -324,6 +324,64 @@ void xa__os_write_err(const char* msg, size_t len) {
   errno = saved;
 }
 
+bool xa__os_append_file(const char* path, const char* msg, size_t len) {
+  int saved = errno;
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  while (ok && len > 0) {
+    ssize_t n = write(fd, msg, len);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) {
+      msg += n;
+      len -= (size_t)n;
+    }
+  }
+  if (fd >= 0) close(fd);
+  errno = saved;
+  return ok;
+}
+
+unsigned long xa__os_pid(void) { return (unsigned long)getpid(); }
+
+static ssize_t read_small_file(const char* path, char* buf, size_t cap);  /* below */
+
+void xa__os_process_name(char* buf, size_t size) {
+  if (size == 0) return;
+  int saved = errno;
+  /* /proc/self/cmdline is argv, NUL-separated; comm (15 characters) is the
+   * fallback for processes whose argv is gone. */
+  char raw[256];
+  ssize_t got = read_small_file("/proc/self/cmdline", raw, sizeof(raw));
+  size_t n = got > 0 ? (size_t)got : 0;
+  bool cut = n == sizeof(raw) - 1;
+  while (n > 0 && raw[n - 1] == 0) n--;
+  if (n == 0) {
+    got = read_small_file("/proc/self/comm", raw, sizeof(raw));
+    n = got > 0 ? (size_t)got : 0;
+    while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == 0)) n--;
+    cut = false;
+  }
+  size_t start = 0, arg0_end = 0;
+  while (arg0_end < n && raw[arg0_end] != 0) arg0_end++;
+  for (size_t i = 0; i < arg0_end; i++)
+    if (raw[i] == '/') start = i + 1;
+  /* Longer than buf (or than raw): keep room for "..." to say so. */
+  size_t room = size - 1;
+  if (cut || n - start > room) {
+    cut = true;
+    room = room > 3 ? room - 3 : 0;
+  }
+  size_t out = 0;
+  for (size_t i = start; i < n && out < room; i++) {
+    char c = raw[i];
+    buf[out++] = c == 0 ? ' ' : (c < ' ' || c > '~') ? '?' : c;
+  }
+  for (int i = 0; cut && i < 3 && out + 1 < size; i++) buf[out++] = '.';
+  buf[out] = 0;
+  errno = saved;
+}
+
 extern char** environ;
 
 const char* xa__os_getenv(const char* name) {

@@ -134,6 +134,40 @@ void xa__os_write_err(const char* msg, size_t len) {
   SetLastError(err);
 }
 
+bool xa__os_append_file(const char* path, const char* msg, size_t len) {
+  DWORD err = GetLastError();
+  /* FILE_APPEND_DATA alone: every write goes to the end of the file. */
+  HANDLE h = CreateFileA(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                         OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  bool ok = h != INVALID_HANDLE_VALUE;
+  while (ok && len > 0) {
+    DWORD written = 0;
+    ok = WriteFile(h, msg, (DWORD)(len < 0x40000000u ? len : 0x40000000u), &written, NULL) && written > 0;
+    msg += written;
+    len -= written;
+  }
+  if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+  SetLastError(err);
+  return ok;
+}
+
+unsigned long xa__os_pid(void) { return (unsigned long)GetCurrentProcessId(); }
+
+void xa__os_process_name(char* buf, size_t size) {
+  if (size == 0) return;
+  DWORD err = GetLastError();
+  char path[MAX_PATH];
+  DWORD n = GetModuleFileNameA(NULL, path, sizeof(path));
+  if (n >= sizeof(path)) n = 0;  /* truncated: the base name may be cut */
+  DWORD start = 0;
+  for (DWORD i = 0; i < n; i++)
+    if (path[i] == '\\' || path[i] == '/') start = i + 1;
+  size_t out = 0;
+  for (DWORD i = start; i < n && out + 1 < size; i++) buf[out++] = path[i];
+  buf[out] = 0;
+  SetLastError(err);
+}
+
 const char* xa__os_getenv(const char* name) {
   /* Only read at start-up for a handful of options: a few static buffers. */
   static char buffers[4][256];

@@ -45,5 +45,7 @@ XA_INTERNAL void xa__stat_add(xa_stat_t s, int64_t delta);
 XA_INTERNAL int64_t xa__stat_current(xa_stat_t s);
 XA_INTERNAL int64_t xa__stat_peak(xa_stat_t s);
 XA_INTERNAL void xa__stats_print_to_stderr(void);
+/* The table printed at exit: to XALLOC_STATS_FILE when set, else stderr. */
+XA_INTERNAL void xa__stats_print_at_exit(void);
 
 #endif

@@ -32,4 +32,5 @@ add_test(NAME install_consumer
           "${CMAKE_MAKE_PROGRAM}")
 set_tests_properties(install_consumer PROPERTIES
   TIMEOUT 300
+  SKIP_RETURN_CODE 77  # pkg-config missing: the CMake consumers ran, the .pc one could not
   LABELS packaging)

@@ -1,7 +1,6 @@
 # Lifecycle tests (heap delete/destroy, thread exit, process exit, fork).
 # Each exit-sensitive scenario runs as its own process.
-xa_test(lc_field INTERNAL SOURCES lc_field.c LABELS lifecycle)
-set_tests_properties(lc_field PROPERTIES DISABLED TRUE)  # the binary; variants below run it
+xa_test(lc_field INTERNAL NO_TEST SOURCES lc_field.c)  # the variants below run it
 foreach(variant freed half later eight main)
   foreach(ending exit return)
     add_test(NAME lc_field_${variant}_${ending} COMMAND lc_field ${variant} ${ending})
@@ -11,8 +10,7 @@ endforeach()
 xa_test(lc_migrate INTERNAL SOURCES lc_migrate.c LABELS lifecycle)
 xa_test(lc_destroy_reclaimed INTERNAL SOURCES lc_destroy_reclaimed.c LABELS lifecycle)
 xa_test(lc_waves INTERNAL SOURCES lc_waves.c LABELS lifecycle)
-xa_test(lc_exit_hooks INTERNAL SOURCES lc_exit_hooks.c LABELS lifecycle)
-set_tests_properties(lc_exit_hooks PROPERTIES DISABLED TRUE)
+xa_test(lc_exit_hooks INTERNAL NO_TEST SOURCES lc_exit_hooks.c)  # the variants below run it
 foreach(ending exit return)
   add_test(NAME lc_exit_hooks_${ending} COMMAND lc_exit_hooks ${ending})
   set_tests_properties(lc_exit_hooks_${ending} PROPERTIES LABELS lifecycle TIMEOUT 300)
@@ -34,8 +32,7 @@ endif()
 # RSS scenarios need a real kernel and no sanitizer shadow memory; those read
 # from the statistics run everywhere on Linux.
 if(NOT WIN32)
-  xa_test(lc_purge INTERNAL SOURCES lc_purge.c LABELS lifecycle)
-  set_tests_properties(lc_purge PROPERTIES DISABLED TRUE)  # the binary; the scenarios below run it
+  xa_test(lc_purge INTERNAL NO_TEST SOURCES lc_purge.c)  # the scenarios below run it
   set(xa_purge_scenarios late_thread no_thrash)
   if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
     list(APPEND xa_purge_scenarios huge_idle_owner exited_huge exited_small mixed_1g)
@@ -60,6 +57,8 @@ if(XA_VALGRIND AND NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
              COMMAND ${XA_VALGRIND} --error-exitcode=9 --quiet $<TARGET_FILE:lc_field> ${variant} return)
     set_tests_properties(lc_field_${variant}_valgrind PROPERTIES LABELS "lifecycle;valgrind" TIMEOUT 600)
   endforeach()
+elseif(NOT XA_VALGRIND)
+  message(STATUS "lc_field_*_valgrind: not added (valgrind not found; Debian: apt-get install valgrind)")
 endif()
 
 # A shared library finalised after xalloc's exit hook allocates and frees:

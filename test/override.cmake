@@ -4,6 +4,7 @@
 #   ov_shared_is_xalloc   the same through libxalloc.so
 #   ov_fork_threads       fork while 4 threads allocate, under LD_PRELOAD
 #   ov_launcher           bin/xalloc-run
+#   ov_stats_exit         the exit statistics name their process; XALLOC_STATS_FILE
 #   ov_cxx_new_delete*    include/xalloc-new-delete.h (when a C++ compiler exists)
 #   ov_prog_<program>     real programs under LD_PRELOAD against the system
 #                         allocator (test/ov_programs.sh; skipped, not failed,
@@ -71,6 +72,12 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
             $<TARGET_FILE:ov_preload_probe>
             ${CMAKE_CURRENT_BINARY_DIR}/ov_launcher)
   set_tests_properties(ov_launcher PROPERTIES LABELS override TIMEOUT 120)
+  # Statistics at exit name their process; XALLOC_STATS_FILE with %p.
+  add_test(NAME ov_stats_exit
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/ov_stats_exit.sh
+            $<TARGET_FILE:xalloc> $<TARGET_FILE:ov_preload_probe>
+            ${CMAKE_CURRENT_BINARY_DIR}/ov_stats_exit)
+  set_tests_properties(ov_stats_exit PROPERTIES LABELS override TIMEOUT 120)
 endif()
 
 # --- include/xalloc-new-delete.h --------------------------------------------------------
@@ -115,7 +122,7 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
         COMMAND ${XA_OV_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/ov_programs.sh
                 ${program} $<TARGET_FILE:xalloc> ${CMAKE_CURRENT_BINARY_DIR}/ov_prog_${program})
       set_tests_properties(ov_prog_${program} PROPERTIES
-        LABELS "override;programs" TIMEOUT 600 SKIP_RETURN_CODE 77)
+        LABELS "override;programs;slow" TIMEOUT 600 SKIP_RETURN_CODE 77)
     endforeach()
     # python3's thread tests are timing-sensitive: not next to another heavy test.
     set_tests_properties(ov_prog_python3 PROPERTIES RUN_SERIAL TRUE)
