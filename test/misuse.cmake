@@ -1,8 +1,7 @@
 # Misuse xalloc must survive with a defined answer (issue 13): one process per
 # case, see test/misuse.c. POSIX only (alarm, stderr capture).
 if(NOT WIN32)
-  xa_test(misuse INTERNAL SOURCES misuse.c LABELS misuse)
-  set_tests_properties(misuse PROPERTIES DISABLED TRUE)  # the binary; the cases below run it
+  xa_test(misuse INTERNAL NO_TEST SOURCES misuse.c)  # the cases below run it
   foreach(case transit_inbox transit_orphan interior_local interior_huge interior_xthread interior_realloc
                interior_usable interior_aligned xthread_cycle inbox_cycle local_cycle overflow_double_free
                heap_other_thread)
