@@ -75,10 +75,14 @@ static void touch(void* p, size_t n) {
 /* ---- a huge block freed by another thread; its owner sleeps --------------- */
 
 static void* handoff;
+static _Atomic(int) handoff_freed;
 static void* huge_freer(void* arg) {
   (void)arg;
-  sleep_ms(50);
+  /* Longer than the delay: the owner's last slow path is then that long
+   * ago, as for any owner that blocks. */
+  sleep_ms(delay_ms() + 200);
   xa_free(handoff);
+  atomic_store(&handoff_freed, 1);
   return NULL;
 }
 static size_t huge_idle_start;
@@ -99,8 +103,8 @@ static void scenario_huge_idle_owner(void) {
   huge_idle_start = rss();
   pthread_t t;
   CHECK(pthread_create(&t, NULL, huge_owner, NULL) == 0);
-  sleep_ms(400);  /* allocated, touched, handed over, freed */
-  wait_rss_below(huge_idle_start + 32 * MIB, delay_ms() + 1500, false, "huge_idle_owner");
+  while (!atomic_load(&handoff_freed)) sleep_ms(10);  /* allocated, touched, handed over, freed */
+  wait_rss_below(huge_idle_start + 32 * MIB, delay_ms() + 2000, false, "huge_idle_owner");
   pthread_join(t, NULL);
 }
 
