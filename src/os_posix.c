@@ -468,18 +468,25 @@ static int64_t cgroup_limit_file(const char* path) {
   return v >= ((uint64_t)1 << 62) ? 0 : (int64_t)v;
 }
 
+/* full = mount + path[0..path_len) + "/" + file; false if it does not fit. */
+static bool cgroup_file_path(char* full, size_t cap, const char* mount, const char* path, size_t path_len,
+                             const char* file) {
+  size_t mlen = strlen(mount), flen = strlen(file);
+  if (mlen + path_len + 1 + flen + 1 > cap) return false;
+  memcpy(full, mount, mlen);
+  memcpy(full + mlen, path, path_len);
+  full[mlen + path_len] = '/';
+  memcpy(full + mlen + path_len + 1, file, flen + 1);
+  return true;
+}
+
 /* The tightest limit of the cgroup at mount+path and its ancestors. */
 static int64_t cgroup_limit_walk(const char* mount, const char* path, size_t path_len, const char* file) {
   char full[1024];
-  size_t mlen = strlen(mount), flen = strlen(file);
   int64_t best = -1;
   for (;;) {
     while (path_len > 0 && path[path_len - 1] == '/') path_len--;
-    if (mlen + path_len + 1 + flen + 1 <= sizeof(full)) {
-      memcpy(full, mount, mlen);
-      memcpy(full + mlen, path, path_len);
-      full[mlen + path_len] = '/';
-      memcpy(full + mlen + path_len + 1, file, flen + 1);
+    if (cgroup_file_path(full, sizeof(full), mount, path, path_len, file)) {
       int64_t v = cgroup_limit_file(full);
       if (v == 0 && best < 0) best = 0;                    /* unlimited at this level */
       else if (v > 0 && (best <= 0 || v < best)) best = v;  /* a tighter limit */
@@ -537,13 +544,8 @@ int64_t xa__os_cgroup_memory_max(void) {
      * xalloc answers ENOMEM before the cgroup's OOM killer acts. */
     if (result > 0 && mount != NULL) {
       char full[1024];
-      size_t mlen = strlen(mount), flen = strlen(usage_file);
       while (path_len > 0 && path[path_len - 1] == '/') path_len--;
-      if (mlen + path_len + 1 + flen + 1 <= sizeof(full)) {
-        memcpy(full, mount, mlen);
-        memcpy(full + mlen, path, path_len);
-        full[mlen + path_len] = '/';
-        memcpy(full + mlen + path_len + 1, usage_file, flen + 1);
+      if (cgroup_file_path(full, sizeof(full), mount, path, path_len, usage_file)) {
         int64_t used = cgroup_limit_file(full);
         if (used > 0) result = used < result - ((int64_t)1 << 20) ? result - used : ((int64_t)1 << 20);
       }
