@@ -97,6 +97,10 @@ static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b) {
          * allocation slow path. Either inbox is memory-safe (rule 3). */
         bool live = owner != NULL && atomic_load_explicit(&owner->active, memory_order_relaxed);
         inbox_push(live ? &owner->inbox : &orphan_inbox, b);
+        if (!live) {  /* drained by the next purge pass if no allocation comes first */
+          int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+          if (delay >= 0) xa__purge_schedule(xa__os_clock_ms() + (uint64_t)delay);
+        }
         return;
       }
     } else {

@@ -53,13 +53,13 @@ void xa__on_fork_child(void) {
 
 /* ---- process --------------------------------------------------------------------- */
 
-static uint64_t late_check(uint64_t now);
+static uint64_t ended_threads_pass(uint64_t now);
 
 static void process_init(void) {
   if (xa_likely(atomic_load_explicit(&process_state, memory_order_acquire) == 2)) return;
   int expect = 0;
   if (atomic_compare_exchange_strong(&process_state, &expect, 1)) {
-    xa__purge_set_late_check(late_check);
+    xa__purge_set_ended_threads(ended_threads_pass);
     xa__hooks_init();
     xa__options_read();
     atomic_store_explicit(&process_state, 2, memory_order_release);
@@ -96,6 +96,9 @@ static void tld_release(xa_tld_t* tld) {
   tld->pool_next = tld_pool;
   tld_pool = tld;
   xa__unlock(&pool_lock);
+  /* A late push into its inbox is drained by the next pass: make sure one comes. */
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  if (delay >= 0) xa__purge_schedule(xa__os_clock_ms() + (uint64_t)delay);
 }
 
 xa_heap_t* xa__thread_init(void) {
@@ -167,7 +170,7 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
     xa__segments_purge(tld);
     xa__purge_run(xa__os_clock_ms(), true);
   } else if (abandoned) {
-    late_check(xa__os_clock_ms());
+    ended_threads_pass(xa__os_clock_ms());
   }
   if (XA_DEBUG) xa__validate();
 }
@@ -187,7 +190,7 @@ void xa__thread_heap_release(xa_tld_t* tld, xa_heap_t* heap) {
 
 /* Hand over everything tld holds. `self`: the calling thread is tld's own
  * (its TLS is reset); otherwise tld's thread has ended and the caller acts
- * for it (late thread data, see late_check). */
+ * for it (late thread data, see ended_threads_pass). */
 static void tld_done(xa_tld_t* tld, bool self) {
   int was_late = atomic_exchange(&tld->late, 0);
   if (was_late) atomic_fetch_sub(&late_count, 1);
@@ -224,11 +227,16 @@ static void tld_done(xa_tld_t* tld, bool self) {
 
 static void thread_done(xa_tld_t* tld) { tld_done(tld, true); }
 
-/* Thread data made after its thread's exit hook ran (a thread that
- * allocates in the last round of thread-local destructors) is handed over
- * by another thread once the OS says its thread has ended. Exactly one
- * caller wins the tld (late: 1 -> 2); its own thread cannot be running. */
-static uint64_t late_check(uint64_t now) {
+/* What ended threads left where nobody looks, for every purge pass:
+ * - blocks in the orphan inbox and in pooled thread data's inboxes (a freer
+ *   that read its owner as active just before the owner's last drain pushes
+ *   there afterwards);
+ * - thread data made after its thread's exit hook ran (a thread that
+ *   allocates in the last round of thread-local destructors), handed over
+ *   once the OS says its thread has ended. Exactly one caller wins the tld
+ *   (late: 1 -> 2); its own thread cannot be running. */
+static uint64_t ended_threads_pass(uint64_t now) {
+  drain_idle_inboxes();
   if (atomic_load_explicit(&late_count, memory_order_relaxed) == 0) return UINT64_MAX;
   xa_tld_t* me = xa__tls_tld_get();
   for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {

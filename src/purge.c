@@ -6,7 +6,7 @@
 #include "segment.h"
 
 static _Atomic(xa_tld_t*) registry;
-static xa_late_check_fun* _Atomic late_check;
+static xa_ended_threads_fun* _Atomic ended_threads;
 static _Atomic(int) purge_thread_state;  /* 0 none, 1 running, 2 the OS refused */
 
 void xa__purge_register(xa_tld_t* tld) {
@@ -19,7 +19,7 @@ void xa__purge_register(xa_tld_t* tld) {
 
 xa_tld_t* xa__purge_registry(void) { return atomic_load_explicit(&registry, memory_order_acquire); }
 
-void xa__purge_set_late_check(xa_late_check_fun* fn) { atomic_store(&late_check, fn); }
+void xa__purge_set_ended_threads(xa_ended_threads_fun* fn) { atomic_store(&ended_threads, fn); }
 
 static void collect_abandoned_page(xa_page_t* page) { xa__page_collect(page); }
 
@@ -33,13 +33,14 @@ uint64_t xa__purge_run(uint64_t now, bool force) {
   if (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) return now + XA_PURGE_RETRY_MS;
   xa__purge_budget(force ? SIZE_MAX : XA_PURGE_PASS_BYTES);
   uint64_t next = UINT64_MAX;
+  /* First: blocks it frees and segments it abandons are then seen below. */
+  xa_ended_threads_fun* ended = atomic_load(&ended_threads);
+  if (ended != NULL) next = ended(now);
   for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
     next = min_u64(next, xa__segments_purge_due(t, now, force, false));
   }
   next = min_u64(next, xa__abandoned_sweep(now, force, collect_abandoned_page));
   next = min_u64(next, xa__huge_cache_age(now, force));
-  xa_late_check_fun* late = atomic_load(&late_check);
-  if (late != NULL) next = min_u64(next, late(now));
   xa__purge_budget(SIZE_MAX);
   atomic_store_explicit(&pass_running, 0, memory_order_release);
   return next;

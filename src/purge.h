@@ -3,7 +3,7 @@
  * whichever thread next passes a slow path after the earliest deadline runs
  * one pass for the whole process: every thread's free pages and segment
  * cache (under each tld's lock, tried, never waited for), the abandoned
- * segments and the huge cache. The optional purge thread runs the same pass
+ * segments and the huge cache, and what ended threads left. The optional purge thread runs the same pass
  * when every other thread sleeps. */
 #ifndef XA_PURGE_H
 #define XA_PURGE_H
@@ -22,10 +22,11 @@ XA_INTERNAL void xa__purge_tick(uint64_t now);
  * due. Returns the earliest deadline left. */
 XA_INTERNAL uint64_t xa__purge_run(uint64_t now, bool force);
 
-/* init.c's check for thread data of threads that ended without their exit
- * hook (returns its next deadline). */
-typedef uint64_t(xa_late_check_fun)(uint64_t now);
-XA_INTERNAL void xa__purge_set_late_check(xa_late_check_fun* fn);
+/* init.c's step for what ended threads left: blocks in idle inboxes, and
+ * thread data of threads that ended without their exit hook (returns its
+ * next deadline). */
+typedef uint64_t(xa_ended_threads_fun)(uint64_t now);
+XA_INTERNAL void xa__purge_set_ended_threads(xa_ended_threads_fun* fn);
 
 /* Start the purge thread if the option asks for it and it is not running.
  * Call only where a nested malloc is harmless (pthread_create allocates). */
