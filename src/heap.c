@@ -67,6 +67,22 @@ static void queue_push(xa_heap_t* heap, xa_page_t* page, size_t q) {
   direct_update(heap, q);
 }
 
+/* Put a page at the tail of bin queue q, behind the pages allocation uses
+ * first: it gathers more frees before allocation comes back to it. */
+static void queue_append(xa_heap_t* heap, xa_page_t* page, size_t q) {
+  xa_page_queue_t* pq = &heap->queues[q];
+  if (pq->first == NULL) {
+    queue_push(heap, page, q);
+    return;
+  }
+  page->queue = (uint8_t)q;
+  page->next = NULL;
+  page->prev = pq->last;
+  pq->last->next = page;
+  pq->last = page;
+  xa__page_flags_clear(page, XA_PF_UNQUEUED);
+}
+
 static void queue_remove(xa_heap_t* heap, xa_page_t* page) {
   xa_page_queue_t* pq = &heap->queues[page->queue];
   bool was_first = pq->first == page;
@@ -94,10 +110,14 @@ static void page_attach(xa_heap_t* heap, xa_page_t* page, size_t q) {
   queue_push(heap, page, q);
 }
 
+/* A full page got a block back. At the tail, not the head: at the head
+ * every such page would serve one allocation and go back to the full queue,
+ * and a large working set replaced at random would take both slow paths on
+ * nearly every step. */
 static void page_unfull(xa_heap_t* heap, xa_page_t* page) {
   xa__page_notify(page, false);
   queue_remove(heap, page);
-  queue_push(heap, page, page_bin(page));
+  queue_append(heap, page, page_bin(page));
 }
 
 /* Move a page without room to the full queue. Returns true if frees from
