@@ -151,17 +151,19 @@ void xa__heap_tick(xa_tld_t* tld) {
   xa__purge_thread_maybe_start();
 }
 
-/* The memory limit refused a page or a huge block: purge everything free
- * that can be reached now, so that the retry sees what is really in use. */
-static bool limit_make_room(xa_tld_t* tld) {
-  if (xa__commit_limit() == 0) return false;
+/* The memory limit or the OS refused a page or a huge block: collect and
+ * purge everything free that can be reached now, and give back every cached
+ * segment (other threads' and ended threads' too), so that the retry sees
+ * what is really in use. Under an address-space limit (RLIMIT_AS) the caches
+ * are what stands in the way: purged memory still holds address space. */
+static void make_room(xa_tld_t* tld) {
   for (xa_heap_t* h = tld->heaps; h != NULL; h = h->next) xa__heap_collect_pages(h);
   xa__segments_purge(tld);
   xa__purge_run(xa__os_clock_ms(), true);
-  return true;
 }
 
-static void limit_refused(void) {
+static void refused(void) {
+  if (xa__commit_limit() == 0) return;  /* the OS refused: segment.c said so */
   xa__stat_add(XA_STAT_limit_failures, 1);
   xa__verbose("the memory limit refused an allocation; committed bytes:", xa__committed());
 }
@@ -171,11 +173,12 @@ static void limit_refused(void) {
 static xa_page_t* page_fresh(xa_heap_t* heap, size_t bin) {
   xa_tld_t* tld = heap->tld;
   xa_page_t* page = xa__segment_page_alloc(tld, xa__bin_kind(bin));
-  if (page == NULL && limit_make_room(tld)) {
+  if (page == NULL) {
+    make_room(tld);
     xa_page_t* found = queue_find(heap, bin);  /* the collection may have freed blocks */
     if (found != NULL) return found;
     page = xa__segment_page_alloc(tld, xa__bin_kind(bin));
-    if (page == NULL) limit_refused();
+    if (page == NULL) refused();
   }
   if (page == NULL) return NULL;
   size_t area;
@@ -229,9 +232,10 @@ xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin) {
 
 xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* fresh) {
   xa_page_t* page = xa__segment_huge_alloc(heap->tld, size, align, fresh);
-  if (page == NULL && limit_make_room(heap->tld)) {
+  if (page == NULL) {
+    make_room(heap->tld);
     page = xa__segment_huge_alloc(heap->tld, size, align, fresh);
-    if (page == NULL) limit_refused();
+    if (page == NULL) refused();
   }
   if (page == NULL) return NULL;
   page->used = 1;

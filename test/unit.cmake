@@ -24,3 +24,14 @@ if(NOT WIN32)
     set_tests_properties(as_limit PROPERTIES ENVIRONMENT "XA_UNDER_EMULATOR=1")
   endif()
 endif()
+
+# Out of memory at every allocation entry point under RLIMIT_AS (issue 13):
+# NULL with ENOMEM, failed reallocs keep their block, memory usable again
+# after freeing, the exit hook still runs. Same skips as as_limit.
+if(NOT WIN32)
+  xa_test(oom_entry SOURCES oom_entry.c LABELS api TIMEOUT 300)
+  set_tests_properties(oom_entry PROPERTIES SKIP_RETURN_CODE 77)
+  if(CMAKE_CROSSCOMPILING)
+    set_tests_properties(oom_entry PROPERTIES ENVIRONMENT "XA_UNDER_EMULATOR=1")
+  endif()
+endif()
