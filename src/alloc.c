@@ -55,12 +55,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
       b = page->local_free;
       page->local_free = NULL;
     }
-    if (b != NULL) {
-      page->free = b->next;
-      page->used++;
-      b->freed = 0;
-      return b;
-    }
+    if (b != NULL) return xa__page_take(page, b);
   }
   xa__heap_tick(heap->tld);
   xa__inbox_drain(&heap->tld->inbox);
@@ -70,11 +65,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  xa_block_t* b = page->free;
-  page->free = b->next;
-  page->used++;
-  b->freed = 0;
-  return b;
+  return xa__page_take(page, page->free);
 }
 
 XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) { return xa__heap_malloc_fast(heap, size); }

@@ -23,11 +23,7 @@ XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) {
   xa_page_t* page = heap->direct[(size + 7) >> 3];
   xa_block_t* b = page->free;
-  if (xa_likely(b != NULL)) {
-    page->free = b->next;
-    page->used++;
-    b->freed = 0;
-  }
+  if (xa_likely(b != NULL)) xa__page_take(page, b);
   return b;
 }
 
@@ -65,7 +61,7 @@ XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
   if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get() &&
                 xa__page_block_index(page, p) < page->local_limit && b->freed != XA_FREED_MARK)) {
     b->freed = XA_FREED_MARK;
-    b->next = page->local_free;
+    xa__block_set_next(page, b, page->local_free);
     page->local_free = b;
     if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);
     return;

@@ -22,7 +22,7 @@ static void fail(const char* what, const void* where, unsigned line) {
 
 static size_t list_count(const xa_page_t* page, const xa_block_t* b, size_t limit) {
   size_t n = 0;
-  for (; b != NULL; b = b->next) {
+  for (; b != NULL; b = xa__block_next(page, b)) {
     const uint8_t* p = (const uint8_t*)b;
     REQUIRE(p >= page->start && p < page->start + (size_t)page->capacity * page->block_size, b);
     REQUIRE((size_t)(p - page->start) % page->block_size == 0, b);

@@ -32,6 +32,11 @@
 #define XA_DEBUG 0
 #endif
 
+/* The secure build (libxalloc-secure, secure.h). */
+#ifndef XA_SECURE
+#define XA_SECURE 0
+#endif
+
 /* Segments: 4 MiB, aligned to 4 MiB, so pointer -> segment is a mask. */
 #define XA_SEGMENT_SHIFT   22
 #define XA_SEGMENT_SIZE    ((size_t)1 << XA_SEGMENT_SHIFT)

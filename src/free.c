@@ -35,7 +35,7 @@ static void report_stale(void* p) {
 static void inbox_push(_Atomic(xa_block_t*)* inbox, xa_block_t* b) {
   xa_block_t* head = atomic_load_explicit(inbox, memory_order_relaxed);
   do {
-    b->next = head;
+    xa__inbox_set_next(b, head);
   } while (!atomic_compare_exchange_weak_explicit(inbox, &head, b, memory_order_release,
                                                   memory_order_relaxed));
 }
@@ -56,12 +56,23 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
   }
   if (xa_unlikely(xa__page_flags(page) & XA_PF_CORRUPT)) return;  /* leaked with the page */
   /* Another thread's lists cannot be searched: trust the mark. (User data
-   * that equals it by chance costs one leaked block and a report.) */
+   * that equals it by chance costs one leaked block and a report; in the
+   * secure build the mark is secret.) The secure build sets it with one
+   * exchange, so that of two threads freeing the block at once exactly one
+   * goes on; the normal build may let both through, and the page's walk
+   * then finds the damaged list. */
+#if XA_SECURE
+  if (xa_unlikely(__atomic_exchange_n(&b->freed, XA_FREED_MARK, __ATOMIC_RELAXED) == XA_FREED_MARK)) {
+    xa__report_double_free(p);
+    return;
+  }
+#else
   if (xa_unlikely(b->freed == XA_FREED_MARK)) {
     xa__report_double_free(p);
     return;
   }
   b->freed = XA_FREED_MARK;
+#endif
   xa_tld_t* self = xa__tls_tld_get();
   uint64_t now = 0;
   if (seg->kind == XA_KIND_HUGE) {
@@ -104,7 +115,7 @@ static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b) {
         return;
       }
     } else {
-      b->next = (xa_block_t*)tagged;
+      xa__block_set_next(page, b, (xa_block_t*)tagged);
       if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tagged, (uintptr_t)b,
                                                 memory_order_release, memory_order_relaxed)) {
         return;
@@ -158,7 +169,7 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
     }
   }
   b->freed = XA_FREED_MARK;
-  b->next = page->local_free;
+  xa__block_set_next(page, b, page->local_free);
   page->local_free = b;
   page->used--;
   xa_heap_t* heap = page->heap;
@@ -214,16 +225,18 @@ void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   /* First check every link and take every block (a second mark): a block
    * that fails, or one met again (a cycle through a damaged link), ends the
    * list there; the rest is leaked. Bounded: each block is taken once. */
-  for (xa_block_t** link = &list; *link != NULL; link = &(*link)->next) {
-    if (!inbox_block_ok(*link)) {
-      xa__report_corruption(*link);
-      *link = NULL;
+  xa_block_t* prev = NULL;
+  for (xa_block_t* b = list; b != NULL; prev = b, b = xa__inbox_next(b)) {
+    if (!inbox_block_ok(b)) {
+      xa__report_corruption(b);
+      if (prev == NULL) list = NULL;
+      else xa__inbox_set_next(prev, NULL);
       break;
     }
-    (*link)->freed = XA_DRAIN_MARK;
+    b->freed = XA_DRAIN_MARK;
   }
   while (list != NULL) {
-    xa_block_t* next = list->next;
+    xa_block_t* next = xa__inbox_next(list);
     list->freed = 0;  /* free_xthread checked it: this is the block's one free */
     xa_free(list);
     list = next;

@@ -13,6 +13,7 @@
 #include "os.h"
 #include "purge.h"
 #include "segmap.h"
+#include "secure.h"
 #include "segment.h"
 #include "stats.h"
 #include "thread.h"
@@ -59,6 +60,7 @@ static void process_init(void) {
   if (xa_likely(atomic_load_explicit(&process_state, memory_order_acquire) == 2)) return;
   int expect = 0;
   if (atomic_compare_exchange_strong(&process_state, &expect, 1)) {
+    xa__secure_init();  /* before any block is freed: the mark is one of its keys */
     xa__purge_set_ended_threads(ended_threads_pass);
     xa__hooks_init();
     xa__options_read();

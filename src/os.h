@@ -106,6 +106,10 @@ XA_INTERNAL size_t xa__os_rss(void);
  * (a few ms) where that is cheaper. */
 XA_INTERNAL uint64_t xa__os_clock_ms(void);
 
+/* 64 unpredictable bits for the secure build's keys: the OS's random
+ * source where there is one, else a mix of clocks and addresses. */
+XA_INTERNAL uint64_t xa__os_random_u64(void);
+
 /* Yield the CPU to another thread (spin-wait back-off). */
 XA_INTERNAL void xa__os_yield(void);
 

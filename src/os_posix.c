@@ -417,6 +417,23 @@ size_t xa__os_rss(void) {
   return rss;
 }
 
+uint64_t xa__os_random_u64(void) {
+  uint64_t r = 0;
+#if defined(SYS_getrandom)
+  if (syscall(SYS_getrandom, &r, sizeof(r), 0) == (long)sizeof(r)) return r;
+#endif
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, &r, sizeof(r));
+    close(fd);
+    if (n == (ssize_t)sizeof(r)) return r;
+  }
+  /* No random source (a chroot without /dev): weaker, still per process. */
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&r ^ ((uint64_t)getpid() << 16);
+}
+
 uint64_t xa__os_clock_ms(void) {
   struct timespec ts;
 #if defined(CLOCK_MONOTONIC_COARSE)

@@ -190,6 +190,16 @@ size_t xa__os_rss(void) {
 
 uint64_t xa__os_clock_ms(void) { return GetTickCount64(); }
 
+/* kernel32 has no random source of its own (that is in advapi32/bcrypt):
+ * clocks, ids and addresses, which the caller mixes. */
+uint64_t xa__os_random_u64(void) {
+  LARGE_INTEGER t;
+  QueryPerformanceCounter(&t);
+  uint64_t r = (uint64_t)t.QuadPart;
+  return (r << 17) ^ r ^ ((uint64_t)GetCurrentProcessId() << 40) ^ ((uint64_t)GetCurrentThreadId() << 20) ^
+         (uint64_t)(uintptr_t)&t ^ GetTickCount64();
+}
+
 void xa__os_purge_lazy(void* p, size_t size) { xa__os_purge(p, size); }
 
 void xa__os_advise_thp(void* p, size_t size, int mode) { (void)p; (void)size; (void)mode; }

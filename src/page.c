@@ -28,6 +28,9 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   unsigned shift = (unsigned)__builtin_ctzll(block_size);
   page->block_shift = (uint8_t)shift;
   page->block_inv = inverse_odd(block_size >> shift);
+#if XA_SECURE
+  page->key = xa__secure_page_key(page, page->key);
+#endif
   page->reserved = (uint32_t)(area_size / block_size);
   page->capacity = 0;
   page->used = 0;
@@ -38,6 +41,39 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   xa__page_limit_update(page);
 }
 
+#if XA_SECURE
+/* Link the n new blocks from first on in a random order, ahead of
+ * page->free: an overflow cannot count on which block comes next. The order
+ * is start + k * stride (mod n), a stride coprime with n. */
+static uint64_t gcd(uint64_t a, uint64_t b) {
+  while (b != 0) {
+    uint64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+static void extend_shuffled(xa_page_t* page, uint8_t* first, size_t n) {
+  uint64_t r = xa__secure_page_key(first, page->key);
+  size_t start = (size_t)(r % n), stride = 1;
+  if (n > 2) {
+    stride = (size_t)((r >> 32) % (n - 1)) + 1;
+    while (gcd(stride, n) != 1) stride = stride % (n - 1) + 1;
+  }
+  xa_block_t* head = page->free;
+  size_t k = start;
+  for (size_t i = 0; i < n; i++) {
+    xa_block_t* b = (xa_block_t*)(first + k * page->block_size);
+    xa__block_set_next(page, b, head);
+    head = b;
+    k += stride;
+    if (k >= n) k -= n;
+  }
+  page->free = head;
+}
+#endif
+
 void xa__page_extend(xa_page_t* page) {
   uint32_t left = page->reserved - page->capacity;
   if (left == 0 || (xa__page_flags(page) & XA_PF_CORRUPT)) return;
@@ -47,13 +83,17 @@ void xa__page_extend(xa_page_t* page) {
   if (n < 4) n = 4;  /* large blocks: a few at a time, not one slow path per block */
   if (n > left) n = left;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
+#if XA_SECURE
+  extend_shuffled(page, first, n);
+#else
   uint8_t* b = first;
   for (size_t i = 1; i < n; i++) {
-    ((xa_block_t*)b)->next = (xa_block_t*)(b + page->block_size);
+    xa__block_set_next(page, (xa_block_t*)b, (xa_block_t*)(b + page->block_size));
     b += page->block_size;
   }
-  ((xa_block_t*)b)->next = page->free;
+  xa__block_set_next(page, (xa_block_t*)b, page->free);
   page->free = (xa_block_t*)first;
+#endif
   page->capacity += (uint32_t)n;
   xa__page_limit_update(page);
 }
@@ -75,6 +115,15 @@ void xa__page_corrupt(xa_page_t* page, const void* where) {
   atomic_fetch_and_explicit(&page->xthread_free, XA_XF_NOTIFY, memory_order_acquire);
 }
 
+#if XA_SECURE
+xa_block_t* xa__page_take_damaged(xa_page_t* page, xa_block_t* b, const xa_block_t* next) {
+  xa__page_corrupt(page, next);  /* b itself passed the check of the link before it */
+  page->used++;
+  b->freed = 0;
+  return b;
+}
+#endif
+
 void xa__page_collect(xa_page_t* page) {
   if (xa_unlikely(xa__page_flags(page) & XA_PF_CORRUPT)) {
     /* Keep dropping what other threads push: nothing here is trusted. */
@@ -87,14 +136,15 @@ void xa__page_collect(xa_page_t* page) {
       page->free = page->local_free;
     } else {
       xa_block_t* tail = page->local_free;
-      for (uint32_t n = 1; tail->next != NULL; n++) {
-        if (n >= page->capacity || !holds_block(page, huge, tail->next, page->capacity)) {
-          xa__page_corrupt(page, tail->next);
+      for (uint32_t n = 1; xa__block_next(page, tail) != NULL; n++) {
+        xa_block_t* next = xa__block_next(page, tail);
+        if (n >= page->capacity || !holds_block(page, huge, next, page->capacity)) {
+          xa__page_corrupt(page, next);
           return;
         }
-        tail = tail->next;
+        tail = next;
       }
-      tail->next = page->free;
+      xa__block_set_next(page, tail, page->free);
       page->free = page->local_free;
     }
     page->local_free = NULL;
@@ -110,7 +160,7 @@ void xa__page_collect(xa_page_t* page) {
    * cycle (two threads freed one block at once) or a damaged link. */
   uint32_t count = 0;
   xa_block_t* tail = NULL;
-  for (xa_block_t* b = list; b != NULL; b = b->next) {
+  for (xa_block_t* b = list; b != NULL; b = xa__block_next(page, b)) {
     if (count >= page->used || !holds_block(page, huge, b, page->capacity)) {
       xa__page_corrupt(page, b);
       return;
@@ -118,7 +168,7 @@ void xa__page_collect(xa_page_t* page) {
     count++;
     tail = b;
   }
-  tail->next = page->free;
+  xa__block_set_next(page, tail, page->free);
   page->free = list;
   page->used -= count;
 }
@@ -153,7 +203,7 @@ xa_block_t* xa__page_block_checked(const xa_segment_t* seg, const xa_page_t* pag
 /* Search one list for b; XA_BLOCK_LIVE when it is not there. */
 static xa_block_state_t list_search(xa_page_t* page, bool huge, const xa_block_t* list, const xa_block_t* b) {
   uint32_t n = 0;
-  for (const xa_block_t* f = list; f != NULL; f = f->next) {
+  for (const xa_block_t* f = list; f != NULL; f = xa__block_next(page, f)) {
     if (n++ >= page->capacity || !holds_block(page, huge, f, page->capacity)) {
       xa__page_corrupt(page, f);
       return XA_BLOCK_CORRUPT;
@@ -183,7 +233,7 @@ bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
   bool huge = page_is_huge(page);
   const xa_block_t* lists[2] = {page->free, page->local_free};
   for (int i = 0; i < 2; i++) {
-    for (const xa_block_t* f = lists[i]; f != NULL; f = f->next) {
+    for (const xa_block_t* f = lists[i]; f != NULL; f = xa__block_next(page, f)) {
       /* A block met twice is a cycle: its bit is already set. */
       uint64_t idx = huge ? 0 : xa__page_block_index(page, f);
       if (!holds_block(page, huge, f, page->capacity) || (bits[idx / 64] >> (idx % 64)) & 1) {

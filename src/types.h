@@ -69,6 +69,9 @@ typedef struct xa_page_s {
   uint64_t block_inv;            /* inverse of block_size's odd part, mod 2^64 */
   uint64_t local_limit;          /* owner: capacity while flags == 0, else 0 (local free fast path) */
   uint8_t block_shift;           /* trailing zero bits of block_size */
+#if XA_SECURE
+  uintptr_t key;                 /* set with block_size: secret key of the page's links (secure.h) */
+#endif
 } xa_page_t;
 
 typedef struct xa_segment_s {

@@ -1,0 +1,75 @@
+/* The secure build (XA_SECURE=1: libxalloc-secure, docs/secure.md) and the
+ * free-list links every build goes through.
+ *
+ * A free block's link lives in memory the program can overwrite: an 8-byte
+ * overflow into a free neighbour sets where the page's next allocation
+ * comes from. The secure build stores each link encoded with a secret key
+ * of its page (inbox links with a process key) and the block's own address,
+ * and checks what it decodes before following it: an overwritten link
+ * decodes to noise, which is reported and the page taken out of use, not
+ * handed out. The normal build stores plain pointers; the helpers compile
+ * to a load or a store. */
+#ifndef XA_SECURE_H
+#define XA_SECURE_H
+
+#include "config.h"
+#include "types.h"
+
+#if XA_SECURE
+XA_INTERNAL extern uintptr_t xa__secure_inbox_key;
+/* Set once at process start, before any block is freed. */
+XA_INTERNAL extern uintptr_t xa__secure_freed_mark;
+#undef XA_FREED_MARK
+#define XA_FREED_MARK xa__secure_freed_mark
+#endif
+
+/* Keys and the mark from the OS's randomness (once, at process start). */
+XA_INTERNAL void xa__secure_init(void);
+/* A fresh secret key for a page being (re)initialised. */
+XA_INTERNAL uintptr_t xa__secure_page_key(const void* page, uintptr_t old_key);
+
+#if XA_SECURE
+#define XA_LINK_ROTATE 23
+XA_INLINE uintptr_t xa__link_encode(uintptr_t key, const xa_block_t* at, const xa_block_t* next) {
+  uintptr_t x = (uintptr_t)next ^ key;
+  return ((x << XA_LINK_ROTATE) | (x >> (64 - XA_LINK_ROTATE))) + (uintptr_t)at;
+}
+XA_INLINE xa_block_t* xa__link_decode(uintptr_t key, const xa_block_t* at, uintptr_t stored) {
+  uintptr_t x = stored - (uintptr_t)at;
+  return (xa_block_t*)(((x >> XA_LINK_ROTATE) | (x << (64 - XA_LINK_ROTATE))) ^ key);
+}
+#define XA_PAGE_KEY(page) ((page)->key)
+#define XA_INBOX_KEY xa__secure_inbox_key
+#else
+XA_INLINE uintptr_t xa__link_encode(uintptr_t key, const xa_block_t* at, const xa_block_t* next) {
+  (void)key;
+  (void)at;
+  return (uintptr_t)next;
+}
+XA_INLINE xa_block_t* xa__link_decode(uintptr_t key, const xa_block_t* at, uintptr_t stored) {
+  (void)key;
+  (void)at;
+  return (xa_block_t*)stored;
+}
+#define XA_PAGE_KEY(page) ((uintptr_t)0)
+#define XA_INBOX_KEY ((uintptr_t)0)
+#endif
+
+/* The link of b on one of page's lists (free, local_free, xthread_free). */
+XA_INLINE xa_block_t* xa__block_next(const xa_page_t* page, const xa_block_t* b) {
+  (void)page;
+  return xa__link_decode(XA_PAGE_KEY(page), b, (uintptr_t)b->next);
+}
+XA_INLINE void xa__block_set_next(const xa_page_t* page, xa_block_t* b, const xa_block_t* next) {
+  (void)page;
+  b->next = (xa_block_t*)xa__link_encode(XA_PAGE_KEY(page), b, next);
+}
+/* The link of b on an inbox (blocks of many pages). */
+XA_INLINE xa_block_t* xa__inbox_next(const xa_block_t* b) {
+  return xa__link_decode(XA_INBOX_KEY, b, (uintptr_t)b->next);
+}
+XA_INLINE void xa__inbox_set_next(xa_block_t* b, const xa_block_t* next) {
+  b->next = (xa_block_t*)xa__link_encode(XA_INBOX_KEY, b, next);
+}
+
+#endif

@@ -1,0 +1,142 @@
+/* What the secure build adds (docs/secure.md), each shape checked:
+ *
+ *   overflow     an 8-byte overflow (or a write after free) puts the address
+ *                of a global into a free block's link. The normal build then
+ *                hands out the global's address; the secure build reports a
+ *                damaged free list and never hands it out.
+ *   race         two threads free the same block at once, again and again:
+ *                exactly one of each pair goes on, the other is reported as
+ *                a double free, and no free list is damaged.
+ *   order        a fresh page does not hand out its blocks in address order.
+ *
+ * Linked with libxalloc-secure (XA_SECURE=1: the internal headers must see
+ * the same layout). stderr reports are expected; they are counted through
+ * the statistics. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+#include "xalloc.h"
+#include "xa_test.h"
+
+#if !XA_SECURE
+#error "secure_links tests the secure build: compile with XA_SECURE=1"
+#endif
+
+enum { BLOCK = 64, MANY = 4000 };
+
+static _Alignas(64) unsigned char target[4 * BLOCK];
+
+/* ---- overflow ------------------------------------------------------------------------- */
+
+static void test_overflow(void) {
+  int64_t before = xa__stat_current(XA_STAT_corruptions);
+  /* Many blocks of one size, then free every other one: each freed block's
+   * link is overwritten with the global's address, as an overflow of its
+   * live lower neighbour would. */
+  static unsigned char* blocks[MANY];
+  for (int i = 0; i < MANY; i++) CHECK((blocks[i] = xa_malloc(BLOCK)) != NULL);
+  for (int i = 0; i < MANY; i += 2) {
+    xa_free(blocks[i]);
+    uintptr_t fake = (uintptr_t)target;
+    memcpy(blocks[i], &fake, sizeof(fake));  /* the link word */
+  }
+  /* Allocate the freed room back, and more. */
+  static unsigned char* again[2 * MANY];
+  for (int i = 0; i < 2 * MANY; i++) {
+    again[i] = xa_malloc(BLOCK);
+    CHECK(again[i] != NULL);
+    volatile uintptr_t got = (uintptr_t)again[i];
+    CHECK_MSG(got < (uintptr_t)target || got >= (uintptr_t)target + sizeof(target),
+              "the secure build handed out an address the program planted: %p", (void*)got);
+    memset(again[i], 0x5c, BLOCK);
+  }
+  int64_t reported = xa__stat_current(XA_STAT_corruptions) - before;
+  CHECK_MSG(reported >= 1, "no damaged free list reported");
+  for (int i = 1; i < MANY; i += 2) xa_free(blocks[i]);
+  for (int i = 0; i < 2 * MANY; i++) xa_free(again[i]);
+  printf("overflow: %lld damaged list(s) reported, the planted address never handed out\n", (long long)reported);
+}
+
+/* ---- race ----------------------------------------------------------------------------- */
+
+enum { ROUNDS = 1000 };
+
+static _Atomic(void*) shared_block;
+static _Atomic(int) arrived;
+static _Atomic(int) round_no;
+
+static void* racer(void* arg) {
+  (void)arg;
+  for (int r = 1; r <= ROUNDS; r++) {
+    while (atomic_load(&round_no) < r) sched_yield();
+    void* p = atomic_load(&shared_block);
+    atomic_fetch_add(&arrived, 1);
+    while (atomic_load(&arrived) < 2) {
+    }  /* no yield: the two frees should meet */
+    xa_free(p);  /* both racers: a cross-thread double free, at the same moment */
+    atomic_fetch_add(&arrived, 1);
+  }
+  return NULL;
+}
+
+static void test_race(void) {
+  int64_t doubles = xa__stat_current(XA_STAT_double_frees);
+  int64_t damaged = xa__stat_current(XA_STAT_corruptions);
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, racer, NULL) == 0);
+  for (int r = 1; r <= ROUNDS; r++) {
+    void* p = xa_malloc(BLOCK);
+    CHECK(p != NULL);
+    memset(p, 0x33, BLOCK);
+    atomic_store(&shared_block, p);
+    atomic_store(&arrived, 0);
+    atomic_store(&round_no, r);
+    while (atomic_load(&arrived) < 4) sched_yield();
+    if (r % 64 == 0) xa_collect(false);  /* take the frees back now and then */
+  }
+  for (int i = 0; i < 2; i++) CHECK(pthread_join(t[i], NULL) == 0);
+  xa_collect(true);
+  long long reported = (long long)(xa__stat_current(XA_STAT_double_frees) - doubles);
+  long long broken = (long long)(xa__stat_current(XA_STAT_corruptions) - damaged);
+  CHECK_MSG(reported == ROUNDS, "%d blocks freed twice at once, %lld double frees reported", ROUNDS, reported);
+  CHECK_MSG(broken == 0, "%lld free lists damaged by the race", broken);
+  /* Every block came back once: the next allocations are all distinct. */
+  static void* fresh[2 * ROUNDS];
+  for (int i = 0; i < 2 * ROUNDS; i++) CHECK((fresh[i] = xa_malloc(BLOCK)) != NULL);
+  for (int i = 0; i < 2 * ROUNDS; i++) memset(fresh[i], i & 0xff, BLOCK);
+  for (int i = 0; i < 2 * ROUNDS; i++) {
+    for (int k = 0; k < BLOCK; k++) CHECK(((unsigned char*)fresh[i])[k] == (unsigned char)(i & 0xff));
+  }
+  for (int i = 0; i < 2 * ROUNDS; i++) xa_free(fresh[i]);
+  printf("race: %d simultaneous cross-thread double frees, %lld reported, no list damaged\n", ROUNDS, reported);
+}
+
+/* ---- order ---------------------------------------------------------------------------- */
+
+static void test_order(void) {
+  /* A size no earlier test used: a fresh page. */
+  enum { N = 256, SIZE = 48 };
+  void* p[N];
+  for (int i = 0; i < N; i++) CHECK((p[i] = xa_malloc(SIZE)) != NULL);
+  int ascending = 0;
+  for (int i = 0; i + 1 < N; i++) {
+    volatile uintptr_t a = (uintptr_t)p[i], b = (uintptr_t)p[i + 1];
+    ascending += b == a + SIZE;
+  }
+  for (int i = 0; i < N; i++) xa_free(p[i]);
+  CHECK_MSG(ascending < N / 2, "%d of %d consecutive allocations were address neighbours", ascending, N - 1);
+  printf("order: %d of %d consecutive allocations were address neighbours\n", ascending, N - 1);
+}
+
+int main(void) {
+  test_order();
+  test_overflow();
+  test_race();
+  printf("secure_links: ok\n");
+  return 0;
+}
