@@ -96,6 +96,7 @@ static void tld_release(xa_tld_t* tld) {
   tld->pool_next = tld_pool;
   tld_pool = tld;
   xa__unlock(&pool_lock);
+  xa__stats_free_event();
   /* A late push into its inbox is drained by the next pass: make sure one comes. */
   int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
   if (delay >= 0) xa__purge_schedule(xa__os_clock_ms() + (uint64_t)delay);

@@ -8,6 +8,7 @@
 #include "page.h"
 #include "report.h"
 #include "segment.h"
+#include "stats.h"
 #include "tls.h"
 
 /* Every direct entry of an uninitialised heap points here: no free block, so
@@ -36,9 +37,11 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   atomic_store_explicit(&page->xthread_free, 0, memory_order_relaxed);
   atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
   xa__page_limit_update(page);
+  xa__stats_page_init(page);
 }
 
 void xa__page_extend(xa_page_t* page) {
+  xa__stats_page_sync(page);  /* a free list runs out: count what was handed out */
   uint32_t left = page->reserved - page->capacity;
   if (left == 0 || (xa__page_flags(page) & XA_PF_CORRUPT)) return;
   /* Carve about XA_EXTEND_BYTES at a time so that a page that is only partly
@@ -100,7 +103,10 @@ void xa__page_collect(xa_page_t* page) {
     page->local_free = NULL;
   }
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
-  if ((tagged & ~XA_XF_NOTIFY) == 0) return;
+  if ((tagged & ~XA_XF_NOTIFY) == 0) {
+    xa__stats_page_sync(page);
+    return;
+  }
   /* Take the whole list, keep the NOTIFY bit as it is. */
   while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tagged, tagged & XA_XF_NOTIFY,
                                                 memory_order_acquire, memory_order_relaxed)) {
@@ -121,6 +127,7 @@ void xa__page_collect(xa_page_t* page) {
   tail->next = page->free;
   page->free = list;
   page->used -= count;
+  xa__stats_page_sync(page);
 }
 
 bool xa__page_notify(xa_page_t* page, bool on) {
