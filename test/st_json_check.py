@@ -2,13 +2,16 @@
 """Runs st_json and checks its statistics (ctest st_json; docs/stats.md).
 
 usage: st_json_check.py PROGRAM
+       st_json_check.py --exit PROGRAM   (show_stats=json at exit, into XALLOC_STATS_FILE)
 The program prints {"visited_bytes", "visited_blocks", "stats"}; the stats
 must parse as JSON of schema_version 1 and add up: allocated - freed == live
 == the block sizes xa_heap_visit_blocks found, and the per-class sums equal
 the totals."""
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 
 def fail(msg):
@@ -16,7 +19,26 @@ def fail(msg):
     sys.exit(1)
 
 
+def check_exit(program):
+    """The report show_stats=json appends to XALLOC_STATS_FILE at exit parses."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, XALLOC_SHOW_STATS="json", XALLOC_STATS_FILE=os.path.join(tmp, "s.%p.json"))
+        run = subprocess.run([program, "--selfcheck"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             check=True, timeout=240)
+        files = os.listdir(tmp)
+        if len(files) != 1 or run.stderr:
+            fail("expected one stats file and a quiet stderr, got %r and %r" % (files, run.stderr[:200]))
+        with open(os.path.join(tmp, files[0])) as f:
+            s = json.load(f)
+    if s.get("schema_version") != 1 or s["bytes"]["allocated"] - s["bytes"]["freed"] != s["bytes"]["live"]:
+        fail("exit report: %r" % s.get("bytes"))
+    print("st_json_check: exit report ok (%d size classes)" % len(s["size_classes"]))
+
+
 def main():
+    if sys.argv[1] == "--exit":
+        check_exit(sys.argv[2])
+        return
     out = subprocess.run([sys.argv[1]], stdout=subprocess.PIPE, check=True, timeout=240).stdout
     doc = json.loads(out)
     s = doc["stats"]

@@ -11,10 +11,15 @@ if(CMAKE_CROSSCOMPILING)
   endif()
 else()
   find_program(XA_PYTHON3 python3)
+  # st_json_exit: show_stats=json writes the same object to XALLOC_STATS_FILE at exit.
   if(XA_PYTHON3)
     add_test(NAME st_json COMMAND ${XA_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/st_json_check.py $<TARGET_FILE:st_json>)
+    add_test(NAME st_json_exit
+             COMMAND ${XA_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/st_json_check.py --exit $<TARGET_FILE:st_json>)
   else()  # skipped, not failed: the checker needs python3
-    add_test(NAME st_json COMMAND sh -c "echo 'st_json: python3 not found, skipped'; exit 77")
+    foreach(t st_json st_json_exit)
+      add_test(NAME ${t} COMMAND sh -c "echo '${t}: python3 not found, skipped'; exit 77")
+    endforeach()
   endif()
-  set_tests_properties(st_json PROPERTIES LABELS api TIMEOUT 300 SKIP_RETURN_CODE 77)
+  set_tests_properties(st_json st_json_exit PROPERTIES LABELS api TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
