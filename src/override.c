@@ -204,38 +204,8 @@ XA_EXPORT int malloc_trim(size_t pad) {
   return xa__trim() ? 1 : 0;
 }
 
-/* A line "label = %10zu" as glibc prints it, without stdio. */
-static size_t stats_line(char* buf, const char* label, size_t v) {
-  char digits[24];
-  size_t d = 0, n = strlen(label);
-  memcpy(buf, label, n);
-  do {
-    digits[d++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  for (size_t i = d; i < 10; i++) buf[n++] = ' ';
-  while (d > 0) buf[n++] = digits[--d];
-  buf[n++] = '\n';
-  return n;
-}
-
-/* glibc's shape, on stderr: system bytes are what xalloc mapped, in use the
- * bytes of live blocks; the mmap lines count huge blocks. */
-XA_EXPORT void malloc_stats(void) {
-  xa_stats_snapshot_t s;
-  xa__stats_snapshot(&s);
-  char buf[512];
-  size_t n = 0;
-  size_t sys = nonneg(s.current[XA_STAT_os_bytes]), used = nonneg(s.live);
-  n += stats_line(buf + n, "Arena 0:\nsystem bytes     = ", sys);
-  n += stats_line(buf + n, "in use bytes     = ", used);
-  n += stats_line(buf + n, "Total (incl. mmap):\nsystem bytes     = ", sys);
-  n += stats_line(buf + n, "in use bytes     = ", used);
-  n += stats_line(buf + n, "max mmap regions = ", nonneg(s.peak[XA_STAT_huge_segments]));
-  n += stats_line(buf + n, "max mmap bytes   = ", nonneg(s.bins[XA_BIN_HUGE].bytes));
-  ssize_t w = write(2, buf, n);
-  (void)w;
-}
+/* glibc's report shape on stderr (stats.c). */
+XA_EXPORT void malloc_stats(void) { xa__stats_print_glibc(); }
 
 /* glibc's XML: one heap; a <size> per size class with free slots in pages
  * in use ("rest"), huge blocks as "mmap". options must be 0: else EINVAL

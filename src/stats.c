@@ -445,6 +445,24 @@ void xa__stats_print_to_stderr(void) {
   sink_write(&o);
 }
 
+void xa__stats_print_glibc(void) {
+  xa_stats_snapshot_t s;
+  xa__stats_snapshot(&s);
+  int64_t sys = s.current[XA_STAT_os_bytes], used = s.live;
+  char buf[512];
+  out_t o = {buf, sizeof(buf), 0, 0, sink_write, NULL, false};
+  const char* labels[6] = {"Arena 0:\nsystem bytes     = ", "in use bytes     = ",
+                           "Total (incl. mmap):\nsystem bytes     = ", "in use bytes     = ",
+                           "max mmap regions = ", "max mmap bytes   = "};
+  int64_t values[6] = {sys, used, sys, used, s.peak[XA_STAT_huge_segments], s.bins[XA_BIN_HUGE].bytes};
+  for (int i = 0; i < 6; i++) {
+    puts_(&o, labels[i]);
+    put_col(&o, values[i], 10);
+    puts_(&o, "\n");
+  }
+  sink_write(&o);
+}
+
 /* XALLOC_STATS_FILE=path: the exit report is appended there instead; "%p"
  * in the path becomes the pid (one file per process), "%%" a single '%'.
  * Read here, at print time, with the other options untouched. */

@@ -60,6 +60,9 @@ XA_INTERNAL void xa__stat_add(xa_stat_t s, int64_t delta);
 XA_INTERNAL int64_t xa__stat_current(xa_stat_t s);
 XA_INTERNAL int64_t xa__stat_peak(xa_stat_t s);
 XA_INTERNAL void xa__stats_print_to_stderr(void);
+/* malloc_stats: glibc's lines (Arena 0:, system bytes, in use bytes, ...)
+ * with xalloc's figures, on stderr. */
+XA_INTERNAL void xa__stats_print_glibc(void);
 /* The report printed at exit (text or JSON, option show_stats): to
  * XALLOC_STATS_FILE when set, else stderr. */
 XA_INTERNAL void xa__stats_print_at_exit(void);
