@@ -220,6 +220,13 @@ XA_API bool xa_option_set(const char* name, const char* value);
 /* Print human-readable statistics on stderr. */
 XA_API void xa_stats_print(void);
 
+/* The statistics as one JSON object (docs/stats.md: schema_version 1) written
+ * into buf like snprintf: never more than size bytes, NUL-terminated when
+ * size > 0; returns the length the whole text needs (without the NUL), so a
+ * return >= size means it was cut. buf may be NULL when size is 0. Does not
+ * call malloc. */
+XA_API size_t xa_stats_json(char* buf, size_t size);
+
 /* Version as major*10000 + minor*100 + patch (100 for 0.1.0). */
 XA_API int xa_version(void);
 

@@ -3,6 +3,7 @@
  * inline: a TLS load, a table lookup, a list pop. Everything else goes
  * through malloc_generic, which also initialises the thread on first use. */
 #include "xalloc.h"
+#include "stats.h"
 #include "alloc_fast.h"
 #include "bin.h"
 #include "free.h"
@@ -174,6 +175,7 @@ static void* huge_realloc(xa_heap_t* heap, xa_page_t* page, void** pp, size_t ne
      * from another thread). */
     size_t bs = xa_align_up(newsize, xa__os_page_size());
     __atomic_store_n(&page->block_size, bs < room ? bs : room, __ATOMIC_RELAXED);
+    xa__stats_huge_resized(page, usable);
     return p;
   }
   /* A moved block must come from `heap` (xa_heap_realloc): only a block of

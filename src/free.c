@@ -19,6 +19,7 @@
 #include "report.h"
 #include "segmap.h"
 #include "segment.h"
+#include "stats.h"
 #include <string.h>
 
 static _Atomic(xa_block_t*) orphan_inbox;
@@ -74,6 +75,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
   b->freed = XA_FREED_MARK;
 #endif
   xa_tld_t* self = xa__tls_tld_get();
+  xa__stats_xthread_free(self);
   uint64_t now = 0;
   if (seg->kind == XA_KIND_HUGE) {
     /* One block per segment: its memory can go back now, while the block
@@ -109,6 +111,7 @@ static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b) {
         bool live = owner != NULL && atomic_load_explicit(&owner->active, memory_order_relaxed);
         inbox_push(live ? &owner->inbox : &orphan_inbox, b);
         if (!live) {  /* drained by the next purge pass if no allocation comes first */
+          xa__stats_free_event();
           int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
           if (delay >= 0) xa__purge_schedule(xa__os_clock_ms() + (uint64_t)delay);
         }

@@ -240,6 +240,8 @@ xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t align, bool* 
   if (page == NULL) return NULL;
   page->used = 1;
   page->capacity = 1;
+  xa__stats_page_init(page);
+  xa__stats_page_sync(page);
   page_attach(heap, page, XA_BIN_HUGE);
   xa__page_notify(page, true);  /* its only free may come from another thread */
   return page;

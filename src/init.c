@@ -98,6 +98,7 @@ static void tld_release(xa_tld_t* tld) {
   tld->pool_next = tld_pool;
   tld_pool = tld;
   xa__unlock(&pool_lock);
+  xa__stats_free_event();
   /* A late push into its inbox is drained by the next pass: make sure one comes. */
   int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
   if (delay >= 0) xa__purge_schedule(xa__os_clock_ms() + (uint64_t)delay);
@@ -269,6 +270,22 @@ XA_API void xa_collect(bool force) {
   xa_heap_t* heap = xa__thread_init();
   if (heap == NULL) return;
   xa__thread_collect(xa__tls_tld_get(), true, force);
+}
+
+/* Free events counted when the last full trim ended; UINT64_MAX: none yet.
+ * Read at the end, not the start: the trim's own collection frees pages
+ * (the empty page each size class keeps), and counting those would make
+ * every next trim a full one (a program calling malloc_trim every few
+ * allocations, as stress-ng does). The price: memory another thread frees
+ * while a trim runs, and that the trim missed, waits for the next event. */
+static _Atomic(uint64_t) trim_seen = UINT64_MAX;
+
+bool xa__trim(void) {
+  if (xa__stats_free_events() == atomic_load_explicit(&trim_seen, memory_order_relaxed)) return false;
+  int64_t before = xa__stat_current(XA_STAT_purged_bytes) + xa__stat_current(XA_STAT_unmapped_bytes);
+  xa_collect(true);
+  atomic_store_explicit(&trim_seen, xa__stats_free_events(), memory_order_relaxed);
+  return xa__stat_current(XA_STAT_purged_bytes) + xa__stat_current(XA_STAT_unmapped_bytes) != before;
 }
 
 XA_API void xa_process_done(void) {

@@ -3,8 +3,12 @@
  * Semantics follow glibc where glibc and the xa_ API differ (noted below). */
 #include "xalloc.h"
 #include "alloc_fast.h"
+#include "stats.h"
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define XA_EXPORT __attribute__((visibility("default")))
@@ -107,11 +111,132 @@ XA_EXPORT void free_aligned_sized(void* p, size_t align, size_t size) {
   xa_free(p);
 }
 
-/* Returns 1: memory may have been released (we always try). */
-XA_EXPORT int malloc_trim(size_t pad) {
-  (void)pad;
-  xa_collect(true);
-  return 1;
+/* ---- glibc's introspection calls (docs/stats.md, "glibc's malloc
+ * introspection"). Our own struct types with glibc's layout: <malloc.h> is
+ * not included, so nothing here depends on which glibc declares what. */
+
+typedef struct {  /* struct mallinfo2 */
+  size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+} xa_mallinfo2_t;
+
+typedef struct {  /* struct mallinfo */
+  int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+} xa_mallinfo_t;
+
+static size_t nonneg(int64_t v) { return v > 0 ? (size_t)v : 0; }
+static int saturate(size_t v) { return v > INT_MAX ? INT_MAX : (int)v; }
+
+/* Free block slots in pages in use, and their bytes. */
+static void free_slots(const xa_stats_snapshot_t* s, size_t* count, size_t* bytes) {
+  *count = *bytes = 0;
+  for (size_t i = 1; i < XA_BIN_HUGE; i++) {
+    size_t n = nonneg(s->bins[i].slots - s->bins[i].blocks);
+    *count += n;
+    *bytes += n * xa__bin_size(i);
+  }
 }
 
-XA_EXPORT void malloc_stats(void) { xa_stats_print(); }
+static xa_mallinfo2_t info2(void) {
+  xa_stats_snapshot_t s;
+  xa__stats_snapshot(&s);
+  xa_mallinfo2_t m;
+  memset(&m, 0, sizeof(m));
+  m.arena = nonneg(s.current[XA_STAT_os_bytes]);
+  size_t bytes;
+  free_slots(&s, &m.ordblks, &bytes);
+  m.hblks = nonneg(s.bins[XA_BIN_HUGE].blocks);
+  m.hblkhd = nonneg(s.bins[XA_BIN_HUGE].bytes);
+  m.uordblks = nonneg(s.live);
+  m.fordblks = m.arena > m.uordblks ? m.arena - m.uordblks : 0;
+  return m;
+}
+
+XA_EXPORT xa_mallinfo2_t mallinfo2(void) { return info2(); }
+
+XA_EXPORT xa_mallinfo_t mallinfo(void) {
+  xa_mallinfo2_t m2 = info2();
+  xa_mallinfo_t m;
+  m.arena = saturate(m2.arena);
+  m.ordblks = saturate(m2.ordblks);
+  m.smblks = saturate(m2.smblks);
+  m.hblks = saturate(m2.hblks);
+  m.hblkhd = saturate(m2.hblkhd);
+  m.usmblks = saturate(m2.usmblks);
+  m.fsmblks = saturate(m2.fsmblks);
+  m.uordblks = saturate(m2.uordblks);
+  m.fordblks = saturate(m2.fordblks);
+  m.keepcost = saturate(m2.keepcost);
+  return m;
+}
+
+/* glibc's parameters (<malloc.h>). */
+enum {
+  XA_M_MXFAST = 1, XA_M_TRIM_THRESHOLD = -1, XA_M_TOP_PAD = -2, XA_M_MMAP_THRESHOLD = -3,
+  XA_M_MMAP_MAX = -4, XA_M_CHECK_ACTION = -5, XA_M_PERTURB = -6, XA_M_ARENA_TEST = -7, XA_M_ARENA_MAX = -8
+};
+
+/* glibc's parameters are accepted (1) and have no effect: xalloc has no
+ * fastbins, top chunk, mmap threshold or arenas to tune. M_MXFAST keeps
+ * glibc's range check; anything else is refused with 0. */
+XA_EXPORT int mallopt(int param, int value) {
+  switch (param) {
+    case XA_M_MXFAST:
+      return value >= 0 && (size_t)value <= 80 * sizeof(size_t) / 4;
+    case XA_M_TRIM_THRESHOLD:
+    case XA_M_TOP_PAD:
+    case XA_M_MMAP_THRESHOLD:
+    case XA_M_MMAP_MAX:
+    case XA_M_CHECK_ACTION:
+    case XA_M_PERTURB:
+    case XA_M_ARENA_TEST:
+    case XA_M_ARENA_MAX:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* Frees pages now rather than after purge_delay; pad is not needed (xalloc
+ * has no top chunk). 1 if memory went back to the OS, else 0. Cheap when
+ * nothing became free since the last call (xa__trim). */
+XA_EXPORT int malloc_trim(size_t pad) {
+  (void)pad;
+  return xa__trim() ? 1 : 0;
+}
+
+/* glibc's report shape on stderr (stats.c). */
+XA_EXPORT void malloc_stats(void) { xa__stats_print_glibc(); }
+
+/* glibc's XML: one heap; a <size> per size class with free slots in pages
+ * in use ("rest"), huge blocks as "mmap". options must be 0: else EINVAL
+ * is returned (and set in errno), as glibc returns it. */
+XA_EXPORT int malloc_info(int options, FILE* fp) {
+  if (options != 0) {
+    errno = EINVAL;
+    return EINVAL;
+  }
+  xa_stats_snapshot_t s;
+  xa__stats_snapshot(&s);
+  size_t free_count, free_bytes;
+  free_slots(&s, &free_count, &free_bytes);
+  size_t sys = nonneg(s.current[XA_STAT_os_bytes]), sys_max = nonneg(s.peak[XA_STAT_os_bytes]);
+  size_t committed = nonneg(s.current[XA_STAT_committed]);
+  size_t huge_n = nonneg(s.bins[XA_BIN_HUGE].blocks), huge_bytes = nonneg(s.bins[XA_BIN_HUGE].bytes);
+  fputs("<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n", fp);
+  for (size_t i = 1; i < XA_BIN_HUGE; i++) {
+    size_t n = nonneg(s.bins[i].slots - s.bins[i].blocks), bs = xa__bin_size(i);
+    if (n == 0) continue;
+    fprintf(fp, "<size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n", bs, bs, n * bs, n);
+  }
+  fputs("</sizes>\n", fp);
+  for (int total = 0; total < 2; total++) {
+    if (total == 1) fputs("</heap>\n", fp);
+    fprintf(fp, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n");
+    fprintf(fp, "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n", free_count, free_bytes);
+    if (total == 1) fprintf(fp, "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n", huge_n, huge_bytes);
+    fprintf(fp, "<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n", sys, sys_max);
+    fprintf(fp, "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n", sys, committed);
+  }
+  fputs("</malloc>\n", fp);
+  return 0;
+}

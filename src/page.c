@@ -8,6 +8,7 @@
 #include "page.h"
 #include "report.h"
 #include "segment.h"
+#include "stats.h"
 #include "tls.h"
 
 /* Every direct entry of an uninitialised heap points here: no free block, so
@@ -39,6 +40,7 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   atomic_store_explicit(&page->xthread_free, 0, memory_order_relaxed);
   atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
   xa__page_limit_update(page);
+  xa__stats_page_init(page);
 }
 
 #if XA_SECURE
@@ -75,6 +77,7 @@ static void extend_shuffled(xa_page_t* page, uint8_t* first, size_t n) {
 #endif
 
 void xa__page_extend(xa_page_t* page) {
+  xa__stats_page_sync(page);  /* a free list runs out: count what was handed out */
   uint32_t left = page->reserved - page->capacity;
   if (left == 0 || (xa__page_flags(page) & XA_PF_CORRUPT)) return;
   /* Carve about XA_EXTEND_BYTES at a time so that a page that is only partly
@@ -150,7 +153,10 @@ void xa__page_collect(xa_page_t* page) {
     page->local_free = NULL;
   }
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
-  if ((tagged & ~XA_XF_NOTIFY) == 0) return;
+  if ((tagged & ~XA_XF_NOTIFY) == 0) {
+    xa__stats_page_sync(page);
+    return;
+  }
   /* Take the whole list, keep the NOTIFY bit as it is. */
   while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tagged, tagged & XA_XF_NOTIFY,
                                                 memory_order_acquire, memory_order_relaxed)) {
@@ -171,6 +177,7 @@ void xa__page_collect(xa_page_t* page) {
   xa__block_set_next(page, tail, page->free);
   page->free = list;
   page->used -= count;
+  xa__stats_page_sync(page);
 }
 
 bool xa__page_notify(xa_page_t* page, bool on) {

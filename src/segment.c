@@ -196,6 +196,7 @@ static void segment_unmap(xa_segment_t* seg) {
   xa__segmap_remove((uintptr_t)seg, size);
   segment_unmap_raw(seg, size);
   xa__stat_add(XA_STAT_os_bytes, -(int64_t)size);
+  xa__stat_add(XA_STAT_unmapped_bytes, (int64_t)size);
   xa__stat_add(XA_STAT_segments, -1);
 }
 
@@ -423,6 +424,8 @@ bool xa__segment_page_free(xa_tld_t* tld, xa_page_t* page) {
   uint64_t now = xa__os_clock_ms();
   uint64_t due = deadline_after(now);
   xa__stat_add(XA_STAT_pages, -1);
+  xa__stats_page_gone(page);
+  xa__stats_free_event();
   xa__lock(&tld->lock);
   memset(page, 0, sizeof(*page));
   page->dirty = 1;
@@ -524,6 +527,7 @@ static void huge_shrink(xa_segment_t* seg, size_t new_size) {
     return;
   }
   xa__stat_add(XA_STAT_os_bytes, -(int64_t)(old_size - new_size));
+  xa__stat_add(XA_STAT_unmapped_bytes, (int64_t)(old_size - new_size));
 }
 
 xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, bool* done) {
@@ -542,7 +546,9 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
       xa__commit_release(had - new_size);
     }
     /* Atomic: xa_heap_contains may read it from another thread. */
+    size_t old_bs = page->block_size;
     __atomic_store_n(&page->block_size, huge_block_size(seg, offset, size), __ATOMIC_RELAXED);
+    xa__stats_huge_resized(page, old_bs);
     *done = true;
     return page;
   }
@@ -589,7 +595,9 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   if (mapped != old_size || now != seg) xa__stat_add(XA_STAT_huge_remaps, 1);
   xa__stat_add(XA_STAT_os_bytes, (int64_t)mapped - (int64_t)old_size);
   if (mapped >= new_size) {
+    size_t old_bs = page->block_size;
     __atomic_store_n(&page->block_size, huge_block_size(now, offset, size), __ATOMIC_RELAXED);
+    xa__stats_huge_resized(page, old_bs);
     *done = true;
   }
   return page;
@@ -659,6 +667,7 @@ void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
   xa__unlock(&abandoned_lock);
   xa__stat_add(XA_STAT_abandoned, 1);
+  xa__stats_free_event();
   xa__purge_schedule(deadline_after(now));
 }
 
@@ -691,6 +700,7 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
       if (page->used != 0) continue;
       /* Every block of it was freed: the page is free, and due now (it
        * emptied some time after the segment was abandoned). */
+      xa__stats_page_gone(page);
       memset(page, 0, sizeof(*page));
       page->dirty = 1;
       page->purge_at = now;

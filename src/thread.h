@@ -21,4 +21,9 @@ XA_INTERNAL void xa__thread_set_default(xa_tld_t* tld, xa_heap_t* heap);
  * abandoned segment and drain orphaned inboxes; with force, purge. */
 XA_INTERNAL void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force);
 
+/* malloc_trim: xa_collect(true) if memory became free anywhere since the
+ * last trim began, else nothing (a load and a compare). True if memory went
+ * back to the OS (purged or unmapped). */
+XA_INTERNAL bool xa__trim(void);
+
 #endif

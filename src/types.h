@@ -69,6 +69,7 @@ typedef struct xa_page_s {
   uint64_t block_inv;            /* inverse of block_size's odd part, mod 2^64 */
   uint64_t local_limit;          /* owner: capacity while flags == 0, else 0 (local free fast path) */
   uint8_t block_shift;           /* trailing zero bits of block_size */
+  uint32_t stat_used;            /* whoever syncs its statistics (stats.h): used at the last sync */
 #if XA_SECURE
   uintptr_t key;                 /* set with block_size: secret key of the page's links (secure.h) */
 #endif
@@ -109,6 +110,22 @@ struct xa_heap_s {
 };
 typedef struct xa_heap_s xa_heap_t;
 
+/* Statistics a thread keeps (stats.h): written only by whoever acts as the
+ * tld's owner, with relaxed loads and stores (no read-modify-write); any
+ * thread may read them to merge. Per size class: pages in use, their block
+ * slots, and the live blocks and bytes as of each page's last sync. */
+typedef struct xa_bin_stats_s {
+  _Atomic(int64_t) pages, slots, blocks, bytes;
+} xa_bin_stats_t;
+
+typedef struct xa_tld_stats_s {
+  _Atomic(int64_t) allocated;    /* bytes that became live at page syncs */
+  _Atomic(int64_t) freed;        /* bytes that stopped being live at page syncs */
+  _Atomic(int64_t) xthread_frees;/* frees this thread made of other threads' blocks */
+  _Atomic(int64_t) huge_allocs;  /* huge blocks allocated */
+  xa_bin_stats_t bins[XA_BIN_COUNT];
+} xa_tld_stats_t;
+
 typedef struct xa_tld_s {
   /* Owner, or a purging thread under `lock`: the segment list, the cache and
    * the state of free pages (in_use, dirty, purge_at). The owner takes it
@@ -131,6 +148,7 @@ typedef struct xa_tld_s {
   uint32_t slow_count;           /* owner: paces clock reads on free slow paths */
   uint64_t tid;                  /* OS thread id of the thread using it */
   _Atomic(int) late;             /* made after the thread's exit hook ran: watched for the thread's end */
+  xa_tld_stats_t stats;          /* kept across reuse from the pool: totals are since process start */
 } xa_tld_t;
 
 #endif

@@ -22,7 +22,7 @@ header=$3
 # Names libxalloc.so may export besides the public API: what it overrides.
 libc_names="malloc free calloc realloc reallocarray posix_memalign aligned_alloc
   memalign valloc pvalloc malloc_usable_size cfree free_sized free_aligned_sized
-  malloc_trim mallinfo mallinfo2 malloc_stats mallopt"
+  malloc_trim mallinfo mallinfo2 malloc_stats mallopt malloc_info"
 # Linker-generated symbols some toolchains put in .dynsym.
 linker_names="_init _fini _edata _end __bss_start"
 

@@ -5,6 +5,8 @@
 #   ov_fork_threads       fork while 4 threads allocate, under LD_PRELOAD
 #   ov_launcher           bin/xalloc-run
 #   ov_stats_exit         the exit statistics name their process; XALLOC_STATS_FILE
+#   ov_mallinfo_*         glibc's mallinfo2, mallinfo, malloc_info, malloc_trim,
+#                         mallopt and malloc_stats (static and shared library)
 #   ov_cxx_new_delete*    include/xalloc-new-delete.h (when a C++ compiler exists)
 #   ov_prog_<program>     real programs under LD_PRELOAD against the system
 #                         allocator (test/ov_programs.sh; skipped, not failed,
@@ -21,10 +23,13 @@ if(XALLOC_STATIC_OVERRIDE AND NOT XALLOC_SANITIZE)
   xa_test(ov_static_is_xalloc SOURCES ov_static_is_xalloc.c LABELS override TIMEOUT 120)
   target_link_libraries(ov_static_is_xalloc PRIVATE ${CMAKE_DL_LIBS})
   xa_test(ov_static_xa_only SOURCES ov_static_xa_only.c LABELS override TIMEOUT 120)
+  # glibc's mallinfo2/mallinfo/malloc_info/malloc_trim/mallopt/malloc_stats
+  xa_test(ov_mallinfo_static SOURCES ov_mallinfo.c LABELS override TIMEOUT 120)
 endif()
 if(NOT XALLOC_SANITIZE)
   xa_test(ov_shared_is_xalloc SHARED SOURCES ov_shared_is_xalloc.c LABELS override TIMEOUT 120)
   target_link_libraries(ov_shared_is_xalloc PRIVATE ${CMAKE_DL_LIBS})
+  xa_test(ov_mallinfo_shared SHARED SOURCES ov_mallinfo.c LABELS override TIMEOUT 120)
 endif()
 
 if(XALLOC_SANITIZE)
