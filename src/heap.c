@@ -156,10 +156,17 @@ void xa__heap_tick(xa_tld_t* tld) {
  * segment (other threads' and ended threads' too), so that the retry sees
  * what is really in use. Under an address-space limit (RLIMIT_AS) the caches
  * are what stands in the way: purged memory still holds address space. */
+static _Atomic(uint64_t) room_made_at = UINT64_MAX;  /* free events seen by the last make_room */
+
 static void make_room(xa_tld_t* tld) {
+  /* Nothing became free since the last time: this would find nothing
+   * either. (A program retrying an impossible size, or given sizes by an
+   * attacker, must not flush every thread's caches on each try.) */
+  if (xa__stats_free_events() == atomic_load_explicit(&room_made_at, memory_order_relaxed)) return;
   for (xa_heap_t* h = tld->heaps; h != NULL; h = h->next) xa__heap_collect_pages(h);
   xa__segments_purge(tld);
   xa__purge_run(xa__os_clock_ms(), true);
+  atomic_store_explicit(&room_made_at, xa__stats_free_events(), memory_order_relaxed);
 }
 
 static void refused(void) {
@@ -202,9 +209,13 @@ static xa_page_t* queue_find(xa_heap_t* heap, size_t bin) {
       }
       return page;
     }
-    if (page_to_full(heap, page)) {
+    if (page_to_full(heap, page)) {  /* back in the bin queue, at its tail */
       xa__page_collect(page);
-      if (page->free != NULL) return page;
+      if (page->free != NULL) {
+        queue_remove(heap, page);
+        queue_push(heap, page, bin);  /* the fast path's page, as the callers expect */
+        return page;
+      }
     }
     page = next;
   }

@@ -49,7 +49,10 @@ void xa__on_fork_child(void) {
   xa__segmap_fork_child();
   /* A thread of the parent was setting the process up: finish it here. */
   int expect = 1;
-  if (atomic_compare_exchange_strong(&process_state, &expect, 2)) xa__options_read();
+  if (atomic_compare_exchange_strong(&process_state, &expect, 2)) {
+    xa__secure_init();  /* does nothing if the parent got as far */
+    xa__options_read();
+  }
 }
 
 /* ---- process --------------------------------------------------------------------- */

@@ -420,7 +420,9 @@ size_t xa__os_rss(void) {
 uint64_t xa__os_random_u64(void) {
   uint64_t r = 0;
 #if defined(SYS_getrandom)
-  if (syscall(SYS_getrandom, &r, sizeof(r), 0) == (long)sizeof(r)) return r;
+  /* Non-blocking: early in boot the pool may not be ready, and this runs
+   * inside the first malloc. /dev/urandom below never blocks either. */
+  if (syscall(SYS_getrandom, &r, sizeof(r), 0x0001 /* GRND_NONBLOCK */) == (long)sizeof(r)) return r;
 #endif
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {

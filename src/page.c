@@ -30,7 +30,7 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   page->block_shift = (uint8_t)shift;
   page->block_inv = inverse_odd(block_size >> shift);
 #if XA_SECURE
-  page->key = xa__secure_page_key(page, page->key);
+  page->key = xa__secure_page_key();
 #endif
   page->reserved = (uint32_t)(area_size / block_size);
   page->capacity = 0;
@@ -57,11 +57,16 @@ static uint64_t gcd(uint64_t a, uint64_t b) {
 }
 
 static void extend_shuffled(xa_page_t* page, uint8_t* first, size_t n) {
-  uint64_t r = xa__secure_page_key(first, page->key);
+  uint64_t r = xa__secure_page_key();
   size_t start = (size_t)(r % n), stride = 1;
-  if (n > 2) {
-    stride = (size_t)((r >> 32) % (n - 1)) + 1;
-    while (gcd(stride, n) != 1) stride = stride % (n - 1) + 1;
+  if (n > 4) {  /* 2 .. n-2 if one is coprime with n: not plain address order */
+    size_t s = (size_t)((r >> 32) % (n - 3)) + 2;
+    for (size_t tries = 0; tries < n - 3; tries++, s = s % (n - 3) + 2) {
+      if (gcd(s, n) == 1) {
+        stride = s;
+        break;
+      }
+    }
   }
   xa_block_t* head = page->free;
   size_t k = start;

@@ -94,8 +94,8 @@ XA_INTERNAL void xa__page_corrupt(xa_page_t* page, const void* where);
 
 /* Hand out b, the first block of page->free: the one sequence every
  * allocation path pops with. The secure build checks the link it follows
- * (an overwritten one decodes to a pointer outside the page's blocks) and
- * on failure takes the page out of use instead of following it. */
+ * (secure.h: a changed link fails its tag) and on failure takes the page
+ * out of use instead of following it. */
 #if XA_SECURE
 /* xa__page_take when the link failed its check (a tail call: the fast
  * path keeps no stack frame). */
@@ -104,9 +104,7 @@ XA_INTERNAL xa_block_t* xa__page_take_damaged(xa_page_t* page, xa_block_t* b, co
 XA_INLINE xa_block_t* xa__page_take(xa_page_t* page, xa_block_t* b) {
   xa_block_t* next = xa__block_next(page, b);
 #if XA_SECURE
-  if (xa_unlikely(next != NULL && xa__page_block_index(page, next) >= page->capacity)) {
-    return xa__page_take_damaged(page, b, next);
-  }
+  if (xa_unlikely((uintptr_t)next & 1)) return xa__page_take_damaged(page, b, next);  /* failed its tag */
 #endif
   page->free = next;
   page->used++;

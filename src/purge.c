@@ -26,11 +26,26 @@ static void collect_abandoned_page(xa_page_t* page) { xa__page_collect(page); }
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 static _Atomic(int) pass_running;
+static _Atomic(uintptr_t) pass_thread;  /* &pass_marker of the thread running the pass */
+static _Thread_local char pass_marker;
+
+/* Claim the pass. A caller that must see it done (an allocation about to
+ * fail for want of memory) waits for another thread's pass, never for its
+ * own (a pass's frees may reach here). */
+static bool pass_claim(bool wait) {
+  while (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) {
+    if (!wait || atomic_load_explicit(&pass_thread, memory_order_relaxed) == (uintptr_t)&pass_marker) return false;
+    xa__os_yield();
+  }
+  atomic_store_explicit(&pass_thread, (uintptr_t)&pass_marker, memory_order_relaxed);
+  return true;
+}
 
 uint64_t xa__purge_run(uint64_t now, bool force) {
   /* One pass at a time: a pass frees blocks (late thread data), and those
-   * frees must not start another pass inside it. */
-  if (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) return now + XA_PURGE_RETRY_MS;
+   * frees must not start another pass inside it. A forced pass waits for a
+   * running one and then runs itself. */
+  if (!pass_claim(force)) return now + XA_PURGE_RETRY_MS;
   xa__purge_budget(force ? SIZE_MAX : XA_PURGE_PASS_BYTES);
   uint64_t next = UINT64_MAX;
   /* First: blocks it frees and segments it abandons are then seen below. */
@@ -42,6 +57,7 @@ uint64_t xa__purge_run(uint64_t now, bool force) {
   next = min_u64(next, xa__abandoned_sweep(now, force, collect_abandoned_page));
   next = min_u64(next, xa__huge_cache_age(now, force));
   xa__purge_budget(SIZE_MAX);
+  atomic_store_explicit(&pass_thread, 0, memory_order_relaxed);
   atomic_store_explicit(&pass_running, 0, memory_order_release);
   return next;
 }
@@ -83,5 +99,6 @@ void xa__purge_thread_maybe_start(void) {
 /* The thread does not exist in a fork child: the next safe point starts one. */
 void xa__purge_fork_child(void) {
   atomic_store(&purge_thread_state, 0);
+  atomic_store(&pass_thread, 0);
   atomic_store(&pass_running, 0);
 }

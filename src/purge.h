@@ -19,7 +19,8 @@ XA_INTERNAL xa_tld_t* xa__purge_registry(void);
 /* A slow path read the clock: run the pass if one is due. */
 XA_INTERNAL void xa__purge_tick(uint64_t now);
 /* One pass now; with force everything reachable is purged, not just what is
- * due. Returns the earliest deadline left. */
+ * due, after waiting for another thread's pass to end (the caller must hold
+ * no lock). Returns the earliest deadline left. */
 XA_INTERNAL uint64_t xa__purge_run(uint64_t now, bool force);
 
 /* init.c's step for what ended threads left: blocks in idle inboxes, and

@@ -19,24 +19,35 @@
 XA_INTERNAL extern uintptr_t xa__secure_inbox_key;
 /* Set once at process start, before any block is freed. */
 XA_INTERNAL extern uintptr_t xa__secure_freed_mark;
-#undef XA_FREED_MARK
 #define XA_FREED_MARK xa__secure_freed_mark
 #endif
 
 /* Keys and the mark from the OS's randomness (once, at process start). */
 XA_INTERNAL void xa__secure_init(void);
-/* A fresh secret key for a page being (re)initialised. */
-XA_INTERNAL uintptr_t xa__secure_page_key(const void* page, uintptr_t old_key);
+/* A fresh secret key, for a page being (re)initialised: every call gives a
+ * new one, unrelated to the others for whoever does not know the secret. */
+XA_INTERNAL uintptr_t xa__secure_page_key(void);
 
 #if XA_SECURE
-#define XA_LINK_ROTATE 23
+/* A stored link is (next | tag << 48) ^ key: block addresses fit in 48 bits
+ * (user space on x86-64 and aarch64), the top 16 bits carry a tag, a keyed
+ * hash of the link and of the block that holds it. Any change to the stored
+ * word (a planted address, one flipped bit, a counter incremented after
+ * free) fails the tag with probability 1 - 2^-16. A failed tag decodes to
+ * next | 1: never NULL, never a block start, so every caller's check (the
+ * pop in xa__page_take, the walks' block checks, the inbox drain's
+ * alignment check) rejects it. */
+#define XA_LINK_BITS 48
+XA_INLINE uintptr_t xa__link_tag(uintptr_t key, const xa_block_t* at, uintptr_t next) {
+  return (((next ^ key) + (uintptr_t)at) * (uintptr_t)0x9E3779B97F4A7C15ull) >> XA_LINK_BITS;
+}
 XA_INLINE uintptr_t xa__link_encode(uintptr_t key, const xa_block_t* at, const xa_block_t* next) {
-  uintptr_t x = (uintptr_t)next ^ key;
-  return ((x << XA_LINK_ROTATE) | (x >> (64 - XA_LINK_ROTATE))) + (uintptr_t)at;
+  return ((uintptr_t)next | (xa__link_tag(key, at, (uintptr_t)next) << XA_LINK_BITS)) ^ key;
 }
 XA_INLINE xa_block_t* xa__link_decode(uintptr_t key, const xa_block_t* at, uintptr_t stored) {
-  uintptr_t x = stored - (uintptr_t)at;
-  return (xa_block_t*)(((x >> XA_LINK_ROTATE) | (x << (64 - XA_LINK_ROTATE))) ^ key);
+  uintptr_t x = stored ^ key;
+  uintptr_t next = x & (((uintptr_t)1 << XA_LINK_BITS) - 1);
+  return (xa_block_t*)(next | (uintptr_t)((x >> XA_LINK_BITS) != xa__link_tag(key, at, next)));
 }
 #define XA_PAGE_KEY(page) ((page)->key)
 #define XA_INBOX_KEY xa__secure_inbox_key

@@ -16,8 +16,11 @@ typedef struct xa_block_s {
   uintptr_t freed;
 } xa_block_t;
 
-/* Fits a sign-extended 32-bit immediate: one compare and one store on x86-64. */
+/* Fits a sign-extended 32-bit immediate: one compare and one store on x86-64.
+ * The secure build's mark is secret (secure.h, which every user includes). */
+#if !XA_SECURE
 #define XA_FREED_MARK ((uintptr_t)0xFFFFFFFFB10CF7EEull)
+#endif
 /* Second word of a block while an inbox drain holds it (free.c): a block
  * met twice in one drain is a cycle in a damaged list. */
 #define XA_DRAIN_MARK ((uintptr_t)0xFFFFFFFFB10CD7A1ull)

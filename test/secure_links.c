@@ -4,7 +4,11 @@
  *                of a global into a free block's link. The normal build then
  *                hands out the global's address; the secure build reports a
  *                damaged free list and never hands it out.
- *   race         two threads free the same block at once, again and again:
+ *   increment    a counter in a freed block is incremented through a stale
+ *                pointer (one bit of the link changes): no live block is
+ *                handed out, the change is reported.
+ *   race         two threads other than the owner free the same block at
+ *                once, again and again:
  *                exactly one of each pair goes on, the other is reported as
  *                a double free, and no free list is damaged.
  *   order        a fresh page does not hand out its blocks in address order.
@@ -60,6 +64,44 @@ static void test_overflow(void) {
   for (int i = 1; i < MANY; i += 2) xa_free(blocks[i]);
   for (int i = 0; i < 2 * MANY; i++) xa_free(again[i]);
   printf("overflow: %lld damaged list(s) reported, the planted address never handed out\n", (long long)reported);
+}
+
+/* ---- a counter incremented in freed memory -------------------------------------------- */
+
+static void test_stale_increment(void) {
+  /* struct { int a; int refs; ... } freed, then refs++ through a stale
+   * pointer: one bit of the link changes. The next two allocations must
+   * not hand out a block that is still live. */
+  enum { N = 64, TRIALS = 200 };
+  int64_t before = xa__stat_current(XA_STAT_corruptions);
+  for (int t = 0; t < TRIALS; t++) {
+    static void* live[N];
+    for (int i = 0; i < N; i++) CHECK((live[i] = xa_malloc(BLOCK)) != NULL);
+    void* x = live[N / 2];
+    void* y = live[N / 2 + 1];
+    xa_free(y);
+    xa_free(x);  /* x's link now leads to y */
+    uint32_t refs;
+    memcpy(&refs, (unsigned char*)x + 4, sizeof(refs));
+    refs++;
+    memcpy((unsigned char*)x + 4, &refs, sizeof(refs));
+    void* a = xa_malloc(BLOCK);
+    void* b = xa_malloc(BLOCK);
+    for (int i = 0; i < N; i++) {
+      if (i == N / 2 || i == N / 2 + 1) continue;
+      volatile uintptr_t li = (uintptr_t)live[i], pa = (uintptr_t)a, pb = (uintptr_t)b;
+      CHECK_MSG(li != pa && li != pb, "trial %d: a live block was handed out again", t);
+    }
+    xa_free(a);
+    xa_free(b);
+    for (int i = 0; i < N; i++) {
+      if (i != N / 2 && i != N / 2 + 1) xa_free(live[i]);
+    }
+  }
+  int64_t reported = xa__stat_current(XA_STAT_corruptions) - before;
+  CHECK_MSG(reported >= TRIALS / 2, "only %lld of %d changed links reported", (long long)reported, TRIALS);
+  printf("stale increment: %d links changed by one, %lld reported, no live block handed out\n", TRIALS,
+         (long long)reported);
 }
 
 /* ---- race ----------------------------------------------------------------------------- */
@@ -136,6 +178,7 @@ static void test_order(void) {
 int main(void) {
   test_order();
   test_overflow();
+  test_stale_increment();
   test_race();
   printf("secure_links: ok\n");
   return 0;
