@@ -27,7 +27,8 @@ xalloc is a drop-in replacement for the C library's malloc family, with
 per-thread heaps and lock-free frees from other threads.
 
 This package holds the shared library, which any program can use through
-LD_PRELOAD, and the launcher xalloc-run, which runs a program with it.")
+LD_PRELOAD, the launcher xalloc-run, which runs a program with it, and
+libxalloc-secure, the same allocator hardened against heap corruption.")
 # libc6 (>= ...) from dpkg-shlibdeps; a shlibs file and the ldconfig trigger.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
@@ -40,9 +41,9 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
 xalloc is a drop-in replacement for the C library's malloc family, with
 per-thread heaps and lock-free frees from other threads.
 
-This package holds the header, the static library (which also replaces the
-program's malloc), the CMake package (find_package(xalloc)) and the
-pkg-config file.")
+This package holds the header, the static libraries (libxalloc.a and
+libxalloc-secure.a, which also replace the program's malloc), the CMake
+package (find_package(xalloc)) and the pkg-config file.")
 # libxalloc-dev Depends: libxalloc0 (= version), from the component dependency.
 set(CPACK_COMPONENT_DEV_DEPENDS runtime)
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
