@@ -35,7 +35,8 @@ if(XALLOC_FUZZ AND CMAKE_C_COMPILER_ID STREQUAL "Clang" AND NOT WIN32 AND NOT CM
   set(xa_fuzz_libfuzzer ${${xa_fuzz_var}})
 endif()
 if(NOT xa_fuzz_libfuzzer)
-  message(STATUS "fuzz_api (libFuzzer): not built (needs native clang with -fsanitize=fuzzer; XALLOC_FUZZ=${XALLOC_FUZZ})")
+  message(STATUS "fuzz_api (libFuzzer): not built "
+                 "(needs native clang with -fsanitize=fuzzer; XALLOC_FUZZ=${XALLOC_FUZZ})")
   return()
 endif()
 
