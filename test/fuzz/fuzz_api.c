@@ -216,6 +216,9 @@ static void check_block(const block_t* b, bool whole, const char* what) {
   if (b->holder != H_FOREIGN) {
     CHECK_MSG(xa_heap_contains(heap_ptr(b->holder), b->p), "%s: heap %u does not contain %p", what,
               b->holder, (void*)b->p);
+    /* Interior pointers count. */
+    CHECK_MSG(b->size <= 1 || xa_heap_contains(heap_ptr(b->holder), b->p + b->size - 1),
+              "%s: heap %u does not contain the last byte of %p (%zu)", what, b->holder, (void*)b->p, b->size);
   }
   for (uint8_t h = 0; h < MAX_HEAPS; h++) {
     if (g_heaps[h] == NULL || h == b->holder) continue;
@@ -250,6 +253,13 @@ static void forget(block_t* b) {
 static void release(block_t* b) {
   check_block(b, true, "free");
   xa_free(b->p);
+  /* Freed by the owner thread: no longer a live block of its heap (the
+   * answer is exact for the owner; a block held by a heap of another thread,
+   * H_FOREIGN, is not asked about). */
+  if (b->holder != H_FOREIGN) {
+    CHECK_MSG(!xa_heap_contains(heap_ptr(b->holder), b->p), "heap %u still contains %p after its free", b->holder,
+              (void*)b->p);
+  }
   forget(b);
 }
 
