@@ -61,6 +61,7 @@ XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
   if (xa_likely(atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get() &&
                 xa__page_block_index(page, p) < page->local_limit && b->freed != XA_FREED_MARK)) {
     b->freed = XA_FREED_MARK;
+    if (XA_DEBUG) xa__debug_fill(page, b);
     xa__block_set_next(page, b, page->local_free);
     page->local_free = b;
     if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);

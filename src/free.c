@@ -91,6 +91,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
   } else if (self == &xa__tld_empty || (++self->slow_count & 63) == 0) {
     now = xa__os_clock_ms();
   }
+  if (XA_DEBUG) xa__debug_fill(page, b);
   xthread_push(seg, page, b);
   /* Nothing of the segment is read after the push; the pass is global. */
   if (now != 0) xa__purge_tick(now);
@@ -172,6 +173,7 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
     }
   }
   b->freed = XA_FREED_MARK;
+  if (XA_DEBUG) xa__debug_fill(page, b);
   xa__block_set_next(page, b, page->local_free);
   page->local_free = b;
   page->used--;
@@ -240,6 +242,10 @@ void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   }
   while (list != NULL) {
     xa_block_t* next = xa__inbox_next(list);
+    if (XA_DEBUG) {  /* before xa_free fills it again */
+      xa_segment_t* seg = (xa_segment_t*)((uintptr_t)list & ~(uintptr_t)XA_SEGMENT_MASK);
+      xa__debug_fill_check(xa__segment_page_of(seg, list), list);
+    }
     list->freed = 0;  /* free_xthread checked it: this is the block's one free */
     xa_free(list);
     list = next;

@@ -10,6 +10,7 @@
 #include "segment.h"
 #include "stats.h"
 #include "tls.h"
+#include <string.h>
 
 /* Every direct entry of an uninitialised heap points here: no free block, so
  * the fast path falls through to the slow path without a separate check. */
@@ -91,6 +92,9 @@ void xa__page_extend(xa_page_t* page) {
   if (n < 4) n = 4;  /* large blocks: a few at a time, not one slow path per block */
   if (n > left) n = left;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
+  if (XA_DEBUG) {  /* never freed: whatever a reused page held is no free mark */
+    for (size_t i = 0; i < n; i++) ((xa_block_t*)(first + i * page->block_size))->freed = 0;
+  }
 #if XA_SECURE
   extend_shuffled(page, first, n);
 #else
@@ -107,6 +111,25 @@ void xa__page_extend(xa_page_t* page) {
 }
 
 static bool page_is_huge(const xa_page_t* page) { return xa__page_segment(page)->kind == XA_KIND_HUGE; }
+
+#define XA_DEBUG_FILL 0xEB  /* the bytes of a freed block past its link and mark (debug builds) */
+
+void xa__debug_fill(const xa_page_t* page, xa_block_t* b) {
+  if (page_is_huge(page)) return;  /* one block, its memory purged or released: nothing to check */
+  memset((uint8_t*)b + sizeof(xa_block_t), XA_DEBUG_FILL, page->block_size - sizeof(xa_block_t));
+}
+
+void xa__debug_fill_check(const xa_page_t* page, const xa_block_t* b) {
+  if (page_is_huge(page)) return;
+  const uint8_t* p = (const uint8_t*)b + sizeof(xa_block_t);
+  const uint8_t* end = (const uint8_t*)b + page->block_size;
+  for (; p < end; p++) {
+    if (*p != XA_DEBUG_FILL) {
+      xa__report_write_after_free(b, p);
+      return;
+    }
+  }
+}
 
 /* p is the start of one of the first `limit` blocks. A huge page's geometry
  * is not set (its block size can change): its one block is at start. */

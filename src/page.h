@@ -92,6 +92,12 @@ XA_INTERNAL bool xa__page_free_map(xa_page_t* page, uint64_t* bits);
  * blocks stay valid; frees into it are ignored. */
 XA_INTERNAL void xa__page_corrupt(xa_page_t* page, const void* where);
 
+/* Debug builds: a freed block of a page that is not huge is filled with a
+ * pattern past its link and mark (xa__debug_fill), checked when the block is
+ * handed out again; a change is a write after free, reported. */
+XA_INTERNAL void xa__debug_fill(const xa_page_t* page, xa_block_t* b);
+XA_INTERNAL void xa__debug_fill_check(const xa_page_t* page, const xa_block_t* b);
+
 /* Hand out b, the first block of page->free: the one sequence every
  * allocation path pops with. The secure build checks the link it follows
  * (secure.h: a changed link fails its tag) and on failure takes the page
@@ -108,6 +114,7 @@ XA_INLINE xa_block_t* xa__page_take(xa_page_t* page, xa_block_t* b) {
 #endif
   page->free = next;
   page->used++;
+  if (XA_DEBUG && b->freed == XA_FREED_MARK) xa__debug_fill_check(page, b);
   b->freed = 0;
   return b;
 }

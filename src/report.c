@@ -41,6 +41,12 @@ void xa__report_double_free(const void* p) {
   report("double free of pointer", p, " (already free; ignored)\n");
 }
 
+void xa__report_write_after_free(const void* block, const void* at) {
+  xa__stat_add(XA_STAT_writes_after_free, 1);
+  (void)block;
+  report("write after free detected at", at, " (in a freed block; found when it was handed out again)\n");
+}
+
 void xa__report_corruption(const void* p) {
   xa__stat_add(XA_STAT_corruptions, 1);
   report("heap corruption detected at", p, " (a free list was overwritten; its blocks are leaked, ignored)\n");

@@ -16,5 +16,8 @@ XA_INTERNAL void xa__report_double_free(const void* p);
 /* A list a buggy program can overwrite (free list, cross-thread list,
  * inbox) failed a check at p: the rest of it is dropped (leaked). */
 XA_INTERNAL void xa__report_corruption(const void* p);
+/* Debug builds: the block at `block` was written at `at` while it was free
+ * (its fill pattern changed). */
+XA_INTERNAL void xa__report_write_after_free(const void* block, const void* at);
 
 #endif

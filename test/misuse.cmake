@@ -9,3 +9,8 @@ if(NOT WIN32)
     set_tests_properties(misuse_${case} PROPERTIES LABELS misuse TIMEOUT 120)
   endforeach()
 endif()
+
+# Debug builds: writes after free found by the fill pattern (skips itself
+# elsewhere).
+xa_test(debug_uaf INTERNAL SOURCES debug_uaf.c LABELS misuse TIMEOUT 120)
+set_tests_properties(debug_uaf PROPERTIES SKIP_RETURN_CODE 77)
