@@ -13,6 +13,7 @@
 #include "free.h"
 #include "heap.h"
 #include "page.h"
+#include "prof.h"
 #include "options.h"
 #include "os.h"
 #include "purge.h"
@@ -61,6 +62,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     xa__report_double_free(p);
     return;
   }
+  if (xa_unlikely(xa__page_flags(page) & XA_PF_SAMPLED)) xa__prof_free(page, b, false);  /* before the push */
   b->freed = XA_FREED_MARK;
   xa_tld_t* self = xa__tls_tld_get();
   uint64_t now = 0;
@@ -157,6 +159,7 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
       return;
     }
   }
+  if (xa_unlikely(flags & XA_PF_SAMPLED)) xa__prof_free(page, b, true);
   b->freed = XA_FREED_MARK;
   b->next = page->local_free;
   page->local_free = b;

@@ -17,6 +17,8 @@ typedef enum xa_option_e {
   XA_OPT_ARENA_RESERVE,  /* bytes of address space reserved up front; -1 = automatic */
   XA_OPT_LIMIT,          /* bytes of committed memory xalloc never exceeds; 0 = no limit */
   XA_OPT_THP,            /* choice: XA_THP_NEVER, XA_THP_MADVISE, XA_THP_ALWAYS */
+  XA_OPT_PROFILE,        /* bool: sample allocations into the heap profile (prof.c) */
+  XA_OPT_PROFILE_RATE,   /* bytes: one sample per this many bytes allocated, on average */
   XA_OPT_COUNT
 } xa_option_t;
 

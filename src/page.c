@@ -6,6 +6,7 @@
  * by the page's capacity and checks that a link is a block of the page
  * before it follows it; a list that fails marks the page corrupt. */
 #include "page.h"
+#include "options.h"
 #include "report.h"
 #include "segment.h"
 #include "tls.h"
@@ -33,6 +34,7 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   page->used = 0;
   page->free = NULL;
   page->local_free = NULL;
+  page->prof_run = 0;
   atomic_store_explicit(&page->xthread_free, 0, memory_order_relaxed);
   atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
   xa__page_limit_update(page);
@@ -52,8 +54,10 @@ void xa__page_extend(xa_page_t* page) {
     ((xa_block_t*)b)->next = (xa_block_t*)(b + page->block_size);
     b += page->block_size;
   }
-  ((xa_block_t*)b)->next = page->free;
-  page->free = (xa_block_t*)first;
+  /* While profiling, only the profiling slow path fills `free`. */
+  xa_block_t** dst = xa__option(XA_OPT_PROFILE) ? &page->local_free : &page->free;
+  ((xa_block_t*)b)->next = *dst;
+  *dst = (xa_block_t*)first;
   page->capacity += (uint32_t)n;
   xa__page_limit_update(page);
 }
@@ -82,7 +86,10 @@ void xa__page_collect(xa_page_t* page) {
     return;
   }
   bool huge = page_is_huge(page);
-  if (page->local_free != NULL) {
+  /* While profiling, `free` holds what the profiling slow path counted out
+   * for the fast path (xa__page_prof_expose): the rest stays on local_free. */
+  bool hide = !huge && xa__option(XA_OPT_PROFILE);
+  if (page->local_free != NULL && !hide) {
     if (page->free == NULL) {
       page->free = page->local_free;
     } else {
@@ -118,8 +125,9 @@ void xa__page_collect(xa_page_t* page) {
     count++;
     tail = b;
   }
-  tail->next = page->free;
-  page->free = list;
+  xa_block_t** dst = hide ? &page->local_free : &page->free;
+  tail->next = *dst;
+  *dst = list;
   page->used -= count;
 }
 
@@ -194,4 +202,79 @@ bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
     }
   }
   return true;
+}
+
+/* ---- while profiling ------------------------------------------------------------ */
+
+uint32_t xa__page_prof_settle(xa_page_t* page) {
+  uint32_t run = page->prof_run, left = 0;
+  for (const xa_block_t* b = page->free; b != NULL && left <= run; b = b->next) {
+    if (!holds_block(page, false, b, page->capacity)) {
+      xa__page_corrupt(page, b);
+      page->prof_run = 0;
+      return 0;
+    }
+    left++;
+  }
+  page->prof_run = left;  /* > run: more than was counted out; expose trims it */
+  return left <= run ? run - left : 0;
+}
+
+xa_block_t* xa__page_prof_take(xa_page_t* page) {
+  xa_block_t* b = page->free;
+  if (b != NULL) {
+    page->free = b->next;
+    if (page->prof_run > 0) page->prof_run--;
+  } else {
+    b = page->local_free;
+    if (b == NULL) return NULL;
+    page->local_free = b->next;
+  }
+  page->used++;
+  b->freed = 0;
+  return b;
+}
+
+void xa__page_prof_expose(xa_page_t* page, uint32_t want) {
+  uint32_t n = 0;
+  xa_block_t** link = &page->free;
+  for (; *link != NULL && n < want; link = &(*link)->next, n++) {
+    if (!holds_block(page, false, *link, page->capacity)) {
+      xa__page_corrupt(page, *link);
+      page->prof_run = 0;
+      return;
+    }
+  }
+  if (*link != NULL) {
+    /* Too many: the rest goes in front of local_free. */
+    xa_block_t* rest = *link;
+    xa_block_t* tail = rest;
+    for (uint32_t k = 1; tail->next != NULL; k++) {
+      if (k >= page->capacity || !holds_block(page, false, tail->next, page->capacity)) {
+        xa__page_corrupt(page, tail->next);
+        page->prof_run = 0;
+        return;
+      }
+      tail = tail->next;
+    }
+    *link = NULL;
+    tail->next = page->local_free;
+    page->local_free = rest;
+  } else {
+    /* Too few: more from local_free, appended. */
+    while (n < want && page->local_free != NULL) {
+      xa_block_t* b = page->local_free;
+      if (!holds_block(page, false, b, page->capacity)) {
+        xa__page_corrupt(page, b);
+        page->prof_run = 0;
+        return;
+      }
+      page->local_free = b->next;
+      b->next = NULL;
+      *link = b;
+      link = &b->next;
+      n++;
+    }
+  }
+  page->prof_run = n;
 }

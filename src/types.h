@@ -33,6 +33,7 @@ typedef enum xa_kind_e {
 #define XA_PF_UNQUEUED  1u  /* page is not in its bin queue (full, adopted) or is huge */
 #define XA_PF_ALIGNED   2u  /* page handed out interior (aligned) pointers */
 #define XA_PF_CORRUPT   4u  /* a free list of the page was found damaged: never allocated from again */
+#define XA_PF_SAMPLED   8u  /* the heap profile may hold a block of the page (prof.c): frees look it up */
 
 /* page->xthread_free low bit: the owner wants the next cross-thread free to
  * be delivered through its inbox (the page sits in a full queue). */
@@ -69,6 +70,13 @@ typedef struct xa_page_s {
   uint64_t block_inv;            /* inverse of block_size's odd part, mod 2^64 */
   uint64_t local_limit;          /* owner: capacity while flags == 0, else 0 (local free fast path) */
   uint8_t block_shift;           /* trailing zero bits of block_size */
+  /* Heap profile (prof.c; in the padding, the descriptor does not grow).
+   * prof_run: owner, while profiling: blocks on `free` when the profiling
+   * slow path last set it (the fast path may pop only those). prof_live:
+   * sampled blocks of the page in the profile; the owner adds, any freer
+   * of such a block subtracts before its push. */
+  _Atomic(uint16_t) prof_live;
+  uint32_t prof_run;
 } xa_page_t;
 
 typedef struct xa_segment_s {
@@ -128,6 +136,13 @@ typedef struct xa_tld_s {
   uint32_t slow_count;           /* owner: paces clock reads on free slow paths */
   uint64_t tid;                  /* OS thread id of the thread using it */
   _Atomic(int) late;             /* made after the thread's exit hook ran: watched for the thread's end */
+  /* Heap profile (owner only; prof.c, alloc.c): the sampling PRNG, a guard
+   * against sampling inside the sampler, and per size class the number of
+   * allocations left before the next sampled one. */
+  uint64_t prof_rng;
+  bool prof_ready;
+  bool prof_busy;
+  uint32_t prof_skip[XA_BIN_COUNT];
 } xa_tld_t;
 
 #endif
