@@ -5,10 +5,9 @@
  * blocks are freed, a second dump shows only the second site.
  *
  * A stack belongs to a site when one of its frames is a return address in
- * that site's function: each site also records an address of its own (the
- * return address of a call right after its malloc), and a frame within a
- * few bytes of it is that site. No symbols needed, so it runs the same on
- * every platform. The sampler's seed is fixed: every run samples the same
+ * that site's function: between the function's entry and the return address
+ * of a call the site makes right after its malloc (its mark). No symbols
+ * needed, so it runs the same on every platform. The sampler's seed is fixed: every run samples the same
  * allocations. */
 #include <errno.h>
 #include <stdint.h>
@@ -53,14 +52,12 @@ typedef struct {
   long stacks;
 } tally_t;
 
-static uintptr_t dist(uintptr_t x, uintptr_t y) { return x > y ? x - y : y - x; }
-
-/* Which site a frame is: within 64 bytes of its mark (the site functions
- * are a few dozen bytes long), the nearer one. */
+/* Which site a frame is: the return address of the site's malloc call lies
+ * after the site function's entry and before its mark (the return address
+ * of the call that follows the malloc call). */
 static int site_of(uintptr_t frame) {
-  uintptr_t da = dist(frame, mark_a), db = dist(frame, mark_b);
-  if (da < 64 && da <= db) return 1;
-  if (db < 64) return 2;
+  if (frame > (uintptr_t)site_a && frame < mark_a) return 1;
+  if (frame > (uintptr_t)site_b && frame < mark_b) return 2;
   return 0;
 }
 
