@@ -55,7 +55,29 @@ static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t siz
   xa_tld_t* tld = heap->tld;
   xa__prof_thread_ready(tld);
   uint32_t* skip = &tld->prof_skip[bin];
+  if (xa_unlikely(((tld->prof_drawn[bin >> 6] >> (bin & 63)) & 1) == 0)) {
+    *skip = xa__prof_draw_skip(tld, xa__bin_size(bin));
+    tld->prof_drawn[bin >> 6] |= (uint64_t)1 << (bin & 63);
+  }
   xa_page_t* page = heap->queues[bin].first;
+  if (page != NULL && page->free == NULL && page->local_free != NULL) {
+    /* The common case, what the local_free swap is without profiling: the
+     * run is used up, and when the countdown reaches past every free block
+     * of the page, all of them are the next run. */
+    prof_charge(skip, page->prof_run);
+    uint32_t avail = page->capacity - page->used;
+    if (*skip > avail) {
+      xa_block_t* b = page->local_free;
+      page->local_free = NULL;
+      page->free = b->next;
+      page->used++;
+      b->freed = 0;
+      page->prof_run = avail - 1;  /* counted when it is used up */
+      (*skip)--;                   /* b: not sampled, *skip > 0 */
+      return b;
+    }
+    page->prof_run = 0;
+  }
   if (page != NULL) prof_charge(skip, xa__page_prof_settle(page));
   if (page == NULL || !xa__page_has_free(page)) {
     xa__heap_tick(tld);

@@ -22,7 +22,6 @@
  * in OS-mapped buffers, written with one call each. */
 #include "xalloc.h"
 #include "prof.h"
-#include "bin.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -81,7 +80,7 @@ static double prof_ln(double x) {
     e++;
   }
   double t = (m - 1.0) / (m + 1.0), t2 = t * t, term = t, sum = 0.0;
-  for (int k = 1; k < 40; k += 2) {
+  for (int k = 1; k < 24; k += 2) {  /* t^2 <= 0.03: 12 terms are exact to double precision */
     sum += term / k;
     term *= t2;
   }
@@ -131,9 +130,7 @@ void xa__prof_thread_ready(xa_tld_t* tld) {
    * single-threaded program samples the same allocations every run. */
   uint64_t n = atomic_fetch_add_explicit(&thread_seeds, 1, memory_order_relaxed);
   tld->prof_rng = 0x5EEDF00Dull + n * 0x100000001B3ull;
-  for (size_t bin = 1; bin < XA_BIN_COUNT; bin++) {
-    tld->prof_skip[bin] = xa__prof_draw_skip(tld, xa__bin_size(bin));
-  }
+  memset(tld->prof_drawn, 0, sizeof(tld->prof_drawn));  /* each size class draws at its first use */
   tld->prof_ready = true;
 }
 
@@ -192,6 +189,12 @@ static bool table_remove(uintptr_t addr) {
 
 /* ---- sampling and freeing ------------------------------------------------------------- */
 
+/* The page's prof_mask bit of a block. */
+static uint64_t mask_bit(const xa_page_t* page, const void* block) {
+  if (xa__page_segment(page)->kind == XA_KIND_HUGE) return 1;
+  return (uint64_t)1 << (xa__page_block_index(page, block) & 63);
+}
+
 XA_NOINLINE void xa__prof_sample(xa_tld_t* tld, xa_page_t* page, void* block, size_t size, size_t unit) {
   if (tld->prof_busy) return;  /* the unwinder allocated: not sampled */
   tld->prof_busy = true;
@@ -207,6 +210,7 @@ XA_NOINLINE void xa__prof_sample(xa_tld_t* tld, xa_page_t* page, void* block, si
   if (!in) dropped++;
   xa__unlock(&table_lock);
   if (in) {
+    atomic_fetch_or_explicit(&page->prof_mask, mask_bit(page, block), memory_order_relaxed);
     atomic_fetch_add_explicit(&page->prof_live, 1, memory_order_relaxed);
     xa__page_flags_set(page, XA_PF_SAMPLED);
   }
@@ -214,13 +218,15 @@ XA_NOINLINE void xa__prof_sample(xa_tld_t* tld, xa_page_t* page, void* block, si
 }
 
 void xa__prof_free(xa_page_t* page, const void* block, bool owner) {
-  if (atomic_load_explicit(&page->prof_live, memory_order_relaxed) != 0) {
+  uint64_t mask = atomic_load_explicit(&page->prof_mask, memory_order_relaxed);
+  if ((mask & mask_bit(page, block)) != 0 && atomic_load_explicit(&page->prof_live, memory_order_relaxed) != 0) {
     xa__lock(&table_lock);
     bool found = table_remove((uintptr_t)block);
     xa__unlock(&table_lock);
     if (found) atomic_fetch_sub_explicit(&page->prof_live, 1, memory_order_relaxed);
   }
   if (owner && atomic_load_explicit(&page->prof_live, memory_order_relaxed) == 0) {
+    atomic_store_explicit(&page->prof_mask, 0, memory_order_relaxed);
     xa__page_flags_clear(page, XA_PF_SAMPLED);
   }
 }
@@ -256,6 +262,7 @@ void xa__prof_forget_page(xa_page_t* page) {
   }
   xa__unlock(&table_lock);
   atomic_store_explicit(&page->prof_live, 0, memory_order_relaxed);
+  atomic_store_explicit(&page->prof_mask, 0, memory_order_relaxed);
 }
 
 void xa__prof_fork_child(void) {

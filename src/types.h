@@ -74,9 +74,12 @@ typedef struct xa_page_s {
    * prof_run: owner, while profiling: blocks on `free` when the profiling
    * slow path last set it (the fast path may pop only those). prof_live:
    * sampled blocks of the page in the profile; the owner adds, any freer
-   * of such a block subtracts before its push. */
+   * of such a block subtracts before its push. prof_mask: bit i % 64 set
+   * for a sampled block i (owner sets; cleared with prof_live at 0), so
+   * that most frees of such a page need no look-up. */
   _Atomic(uint16_t) prof_live;
   uint32_t prof_run;
+  _Atomic(uint64_t) prof_mask;
 } xa_page_t;
 
 typedef struct xa_segment_s {
@@ -140,6 +143,7 @@ typedef struct xa_tld_s {
    * against sampling inside the sampler, and per size class the number of
    * allocations left before the next sampled one. */
   uint64_t prof_rng;
+  uint64_t prof_drawn[2];        /* size classes whose prof_skip was drawn (bit per bin) */
   bool prof_ready;
   bool prof_busy;
   uint32_t prof_skip[XA_BIN_COUNT];
