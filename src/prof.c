@@ -349,8 +349,7 @@ static void sort_orders(order_t* v, size_t n) {
 }
 
 /* Leaf frames that belong to the allocator (xalloc's own shared library, or
- * a malloc-family name): dropped from the folded stacks (pprof drops them
- * from the other form by itself). */
+ * a malloc-family name): dropped from the innermost end of the stacks. */
 static bool is_allocator_frame(const void* ip) {
   char name[256];
   bool ours = false;
@@ -473,15 +472,17 @@ static int dump(const char* spec, bool expand) {
       out_u64(&heap, o);
       out_str(&heap, ": ");
       out_u64(&heap, b);
+      /* Both forms start at the allocator's caller where the allocator's
+       * frames can be told (xalloc's shared library, malloc-family names). */
+      uint32_t leaf = 0;
+      while (leaf + 1 < first->depth && is_allocator_frame((const char*)first->frames[leaf] - 1)) leaf++;
       out_str(&heap, "] @");
-      for (uint32_t f = 0; f < first->depth; f++) {
+      for (uint32_t f = leaf; f < first->depth; f++) {
         out_str(&heap, " ");
         out_hex(&heap, (uintptr_t)first->frames[f]);
       }
       out_str(&heap, "\n");
       /* Folded: outermost first, ';'-separated, then the bytes. */
-      uint32_t leaf = 0;
-      while (leaf + 1 < first->depth && is_allocator_frame((const char*)first->frames[leaf] - 1)) leaf++;
       for (uint32_t f = first->depth; f-- > leaf;) {
         out_symbol(&fold, (const char*)first->frames[f] - 1);  /* the call, not the return point */
         if (f > leaf) out_str(&fold, ";");
