@@ -2,14 +2,18 @@
  * 16 MiB (3:1) in blocks of two size classes, interleaved, and keep them;
  * the dump must give them 75% and 25% of the estimated bytes (within 10
  * points) and a total within 20% of the true 64 MiB. After the first site's
- * blocks are freed, a second dump shows only the second site.
+ * blocks are freed, a second dump shows only the second site; after another
+ * thread frees the second site's blocks, nothing; a heap's blocks leave with
+ * xa_heap_destroy.
  *
  * A stack belongs to a site when one of its frames is a return address in
  * that site's function: between the function's entry and the return address
  * of a call the site makes right after its malloc (its mark). No symbols
- * needed, so it runs the same on every platform. The sampler's seed is fixed: every run samples the same
- * allocations. */
+ * needed, so it runs the same on every platform. The sampler's seed is
+ * fixed: every run samples the same allocations.
+ */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +28,7 @@
 
 static void* blocks_a[ROUNDS * PER_ROUND_A];
 static void* blocks_b[ROUNDS];
-static uintptr_t mark_a, mark_b;
+static uintptr_t mark_a, mark_b, mark_c;
 
 static __attribute__((noinline)) uintptr_t where(void) {
   __asm__ volatile("");
@@ -47,8 +51,24 @@ static __attribute__((noinline)) void* site_b(void) {
   return p;
 }
 
+/* Site B's blocks are freed by another thread: the cross-thread free path
+ * must take them out of the profile too. */
+static void* free_b(void* arg) {
+  (void)arg;
+  for (int i = 0; i < ROUNDS; i++) xa_free(blocks_b[i]);
+  return NULL;
+}
+
+static __attribute__((noinline)) void* site_c(xa_heap_t* h) {
+  char* p = xa_heap_malloc(h, SIZE_B);
+  CHECK(p != NULL);
+  p[0] = 'c';
+  mark_c = where();
+  return p;
+}
+
 typedef struct {
-  double a, b, other;  /* estimated bytes per site */
+  double a, b, c, other;  /* estimated bytes per site */
   long stacks;
 } tally_t;
 
@@ -58,11 +78,12 @@ typedef struct {
 static int site_of(uintptr_t frame) {
   if (frame > (uintptr_t)site_a && frame < mark_a) return 1;
   if (frame > (uintptr_t)site_b && frame < mark_b) return 2;
+  if (frame > (uintptr_t)site_c && frame < mark_c) return 3;
   return 0;
 }
 
 static tally_t parse(const char* path) {
-  tally_t t = {0, 0, 0, 0};
+  tally_t t = {0, 0, 0, 0, 0};
   FILE* f = fopen(path, "r");
   CHECK_MSG(f != NULL, "%s", path);
   static char line[1 << 16];
@@ -90,6 +111,7 @@ static tally_t parse(const char* path) {
     }
     if (site == 1) t.a += (double)bytes;
     else if (site == 2) t.b += (double)bytes;
+    else if (site == 3) t.c += (double)bytes;
     else t.other += (double)bytes;
     t.stacks++;
   }
@@ -147,10 +169,25 @@ int main(void) {
   errno = 0;
   CHECK(xa_profile_dump("no-such-dir/x.heap") == -1 && errno == ENOENT);
 
-  for (int i = 0; i < ROUNDS; i++) xa_free(blocks_b[i]);
+  pthread_t freer;
+  CHECK(pthread_create(&freer, NULL, free_b, NULL) == 0);
+  CHECK(pthread_join(freer, NULL) == 0);
   CHECK(xa_profile_dump(path) == 0);
   tally_t v = parse(path);
   CHECK_MSG(v.a == 0 && v.b == 0, "after freeing everything: A %.0f, B %.0f", v.a, v.b);
+
+  /* Blocks that go with their heap (xa_heap_destroy) leave the profile. */
+  xa_heap_t* h = xa_heap_new();
+  CHECK(h != NULL);
+  for (int i = 0; i < 2000; i++) site_c(h);
+  CHECK(xa_profile_dump(path) == 0);
+  tally_t w = parse(path);
+  CHECK_MSG(w.c > 0.8 * 2000 * SIZE_B && w.c < 1.2 * 2000 * SIZE_B, "heap blocks: %.0f bytes", w.c);
+  xa_heap_destroy(h);
+  CHECK(xa_profile_dump(path) == 0);
+  tally_t x = parse(path);
+  printf("a heap of %d bytes: %.0f estimated; after xa_heap_destroy %.0f\n", 2000 * SIZE_B, w.c, x.c);
+  CHECK_MSG(x.c == 0, "after xa_heap_destroy: %.0f bytes", x.c);
   remove(path);
   remove("pf_profile.heap.folded");
   printf("ok\n");
