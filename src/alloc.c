@@ -119,7 +119,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
   if (page != NULL) {
     xa_block_t* b = page->free;
     /* While profiling, local_free is counted out by malloc_profiled. */
-    if (b == NULL && page->local_free != NULL && !xa__option(XA_OPT_PROFILE)) {
+    if (b == NULL && page->local_free != NULL && !xa__option_inline(XA_OPT_PROFILE)) {
       b = page->local_free;
       page->local_free = NULL;
     }

@@ -117,6 +117,7 @@ static bool options_started;                   /* read once: start-up options ar
 static uint32_t api_set;                       /* options set by xa_option_set: a re-read keeps them */
 
 int64_t xa__option_get(xa_option_t opt) { return __atomic_load_n(&option_value[opt], __ATOMIC_RELAXED); }
+int64_t* const xa__option_values = option_value;
 
 /* ---- text helpers ------------------------------------------------------------------ */
 
