@@ -200,7 +200,8 @@ XA_API int xa_profile_dump(const char* path);
 
 /* ---------------------------------------------------------------------------
  * Options (docs/options.md lists them: show_stats, verbose, purge_delay,
- * purge_mode, purge_thread, segment_cache, arena_reserve, limit, thp)
+ * purge_mode, purge_thread, segment_cache, arena_reserve, limit, thp,
+ * profile, profile_rate)
  *
  * Set at start-up by XALLOC_CONF="name:value,..." and XALLOC_<NAME>
  * variables (which override XALLOC_CONF); at run time by xa_option_set.
