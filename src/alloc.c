@@ -53,7 +53,7 @@ static void prof_charge(uint32_t* skip, uint32_t popped) { *skip = popped <= *sk
  * local_free meanwhile (page.c), so the fast path never sees uncounted ones. */
 static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t size) {
   xa_tld_t* tld = heap->tld;
-  xa__prof_thread_ready(tld);
+  if (xa_unlikely(!tld->prof_ready)) xa__prof_thread_ready(tld);
   uint32_t* skip = &tld->prof_skip[bin];
   if (xa_unlikely(((tld->prof_drawn[bin >> 6] >> (bin & 63)) & 1) == 0)) {
     *skip = xa__prof_draw_skip(tld, xa__bin_size(bin));
