@@ -130,7 +130,7 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
       return b;
     }
   }
-  if (xa_unlikely(xa__option(XA_OPT_PROFILE))) return malloc_profiled(heap, bin, size);
+  if (xa_unlikely(xa__option_inline(XA_OPT_PROFILE))) return malloc_profiled(heap, bin, size);
   xa__heap_tick(heap->tld);
   xa__inbox_drain(&heap->tld->inbox);
   xa__orphans_drain();  /* one load when empty */
