@@ -188,9 +188,20 @@ XA_API void xa_process_done(void);
 /* True iff p points into memory xalloc manages (any heap, any thread). */
 XA_API bool xa_is_in_heap_region(const void* p);
 
+/* Write the heap profile (option `profile`, docs/profile.md): the sampled
+ * allocations that are still live, scaled to estimated counts and bytes, to
+ * `path` in pprof's legacy heap-profile text form (with the process's
+ * mappings, for symbols), and the same as folded stacks for flame graphs to
+ * `path` + ".folded". Replaces both files. 0, or -1 with errno (EINVAL for
+ * a NULL or empty path, ENAMETOOLONG, or the error of opening or writing a
+ * file). Without `profile` the profile is empty. Never allocates through
+ * malloc. */
+XA_API int xa_profile_dump(const char* path);
+
 /* ---------------------------------------------------------------------------
  * Options (docs/options.md lists them: show_stats, verbose, purge_delay,
- * purge_mode, purge_thread, segment_cache, arena_reserve, limit, thp)
+ * purge_mode, purge_thread, segment_cache, arena_reserve, limit, thp,
+ * profile, profile_rate)
  *
  * Set at start-up by XALLOC_CONF="name:value,..." and XALLOC_<NAME>
  * variables (which override XALLOC_CONF); at run time by xa_option_set.

@@ -8,8 +8,10 @@
 #include "bin.h"
 #include "free.h"
 #include "heap.h"
+#include "options.h"
 #include "os.h"
 #include "page.h"
+#include "prof.h"
 #include "segmap.h"
 #include "segment.h"
 #include "thread.h"
@@ -31,7 +33,70 @@ static void* huge_alloc(xa_heap_t* heap, size_t size, size_t align, bool zero) {
   }
   if (zero && !fresh) memset(page->start, 0, size);
   else if (!fresh) ((xa_block_t*)page->start)->freed = 0;  /* a cached segment may hold the mark */
+  if (xa_unlikely(xa__option(XA_OPT_PROFILE))) {
+    xa_tld_t* tld = heap->tld;
+    xa__prof_thread_ready(tld);
+    if (xa__prof_draw_huge(tld, size)) xa__prof_sample(tld, page, page->start, size, size);
+  }
   return page->start;
+}
+
+/* A countdown of allocations (prof.c) that a run of the fast path may have
+ * overshot: blocks it popped beyond the count were not looked at, so the
+ * current allocation is sampled (late, rare: see docs/profile.md). */
+static void prof_charge(uint32_t* skip, uint32_t popped) { *skip = popped <= *skip ? *skip - popped : 0; }
+
+/* The allocation slow path while profiling. The fast path pops only what
+ * xa__page_prof_expose left on a page's `free`: no more blocks than the
+ * thread's countdown for the size class. Here that run is counted, the
+ * block is taken, sampled when the countdown is at 0, and the next run is
+ * counted out. Every path that adds blocks to a page puts them on
+ * local_free meanwhile (page.c), so the fast path never sees uncounted ones. */
+static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t size) {
+  xa_tld_t* tld = heap->tld;
+  if (xa_unlikely(!tld->prof_ready)) xa__prof_thread_ready(tld);
+  uint32_t* skip = &tld->prof_skip[bin];
+  if (xa_unlikely(((tld->prof_drawn[bin >> 6] >> (bin & 63)) & 1) == 0)) {
+    *skip = xa__prof_draw_skip(tld, xa__bin_size(bin));
+    tld->prof_drawn[bin >> 6] |= (uint64_t)1 << (bin & 63);
+  }
+  xa_page_t* page = heap->queues[bin].first;
+  if (page != NULL && page->free == NULL && page->local_free != NULL) {
+    /* The common case, what the local_free swap is without profiling: the
+     * run is used up, and when the countdown reaches past every free block
+     * of the page, all of them are the next run. */
+    prof_charge(skip, page->prof_run);
+    uint32_t avail = page->capacity - page->used;
+    if (*skip > avail) {
+      page->free = page->local_free;
+      page->local_free = NULL;
+      xa_block_t* b = xa__page_take(page, page->free);
+      page->prof_run = avail - 1;  /* counted when it is used up */
+      (*skip)--;                   /* b: not sampled, *skip > 0 */
+      return b;
+    }
+    page->prof_run = 0;
+  }
+  if (page != NULL) prof_charge(skip, xa__page_prof_settle(page));
+  if (page == NULL || !xa__page_has_free(page)) {
+    xa__heap_tick(tld);
+    xa__inbox_drain(&tld->inbox);
+    xa__orphans_drain();
+    page = xa__heap_find_page(heap, bin);
+    if (xa_unlikely(page == NULL)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    prof_charge(skip, xa__page_prof_settle(page));  /* another page: its own leftover run */
+  }
+  xa_block_t* b = xa__page_prof_take(page);
+  if (xa_unlikely(b == NULL)) return xa__malloc_generic(heap, size);  /* found damaged while counting */
+  bool sample = *skip == 0;
+  if (sample) *skip = xa__prof_draw_skip(tld, page->block_size);
+  else (*skip)--;
+  xa__page_prof_expose(page, *skip);
+  if (sample) xa__prof_sample(tld, page, b, size, page->block_size);
+  return b;
 }
 
 void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
@@ -52,12 +117,14 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
   xa_page_t* page = heap->queues[bin].first;
   if (page != NULL) {
     xa_block_t* b = page->free;
-    if (b == NULL && page->local_free != NULL) {
+    /* While profiling, local_free is counted out by malloc_profiled. */
+    if (b == NULL && page->local_free != NULL && !xa__option_inline(XA_OPT_PROFILE)) {
       b = page->local_free;
       page->local_free = NULL;
     }
     if (b != NULL) return xa__page_take(page, b);
   }
+  if (xa_unlikely(xa__option_inline(XA_OPT_PROFILE))) return malloc_profiled(heap, bin, size);
   xa__heap_tick(heap->tld);
   xa__inbox_drain(&heap->tld->inbox);
   xa__orphans_drain();  /* one load when empty */
@@ -66,7 +133,9 @@ void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  return xa__page_take(page, page->free);
+  xa_block_t* b = page->free;
+  if (xa_likely(b != NULL)) return xa__page_take(page, b);
+  return xa__page_prof_take(page);  /* profiling was on a moment ago: blocks wait on local_free */
 }
 
 XA_INLINE void* heap_malloc(xa_heap_t* heap, size_t size) { return xa__heap_malloc_fast(heap, size); }
@@ -226,7 +295,10 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     if (newsize <= XA_LARGE_MAX && want > XA_LARGE_MAX) want = XA_LARGE_MAX;  /* stay out of huge */
   }
   if (xa__page_is_huge(page)) {
+    void* was = p;
+    bool sampled = (xa__page_flags(page) & XA_PF_SAMPLED) != 0;
     void* r = huge_realloc(heap, page, &p, newsize, want);
+    if (xa_unlikely(sampled && p != was)) xa__prof_moved(was, p);  /* its pages moved (mremap) */
     if (r != NULL) return r;
   } else if (newsize <= usable && newsize >= usable / 2) {
     return p;  /* fits: stay in place */

@@ -13,6 +13,7 @@
 #include "free.h"
 #include "heap.h"
 #include "page.h"
+#include "prof.h"
 #include "options.h"
 #include "os.h"
 #include "purge.h"
@@ -72,6 +73,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     xa__report_double_free(p);
     return;
   }
+  if (xa_unlikely(xa__page_flags(page) & XA_PF_SAMPLED)) xa__prof_free(page, b, false);  /* before the push */
   b->freed = XA_FREED_MARK;
 #endif
   xa_tld_t* self = xa__tls_tld_get();
@@ -172,6 +174,7 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
       return;
     }
   }
+  if (xa_unlikely(flags & XA_PF_SAMPLED)) xa__prof_free(page, b, true);
   b->freed = XA_FREED_MARK;
   if (XA_DEBUG) xa__debug_fill(page, b);
   xa__block_set_next(page, b, page->local_free);
@@ -208,7 +211,30 @@ static void free_slow(xa_segment_t* seg, void* p, bool drained) {
 /* Everything but a plain local free of a block start: flagged pages, blocks
  * that carry the mark, pointers that are not block starts, and frees into
  * segments another thread (or nobody) owns. */
-void xa__free_slow(xa_segment_t* seg, void* p) { free_slow(seg, p, false); }
+void xa__free_slow(xa_segment_t* seg, void* p) {
+  xa_page_t* page = xa__segment_page_of(seg, p);
+  /* A page of the caller's whose only flag says that the heap profile holds
+   * one of its blocks (about one small page in eight at the default rate):
+   * a block it does not hold is freed as the fast path would. */
+  if (xa__page_flags(page) == XA_PF_SAMPLED &&
+      atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) {
+    xa_block_t* b = p;
+    uint64_t i = xa__page_block_index(page, p);
+    if (page->in_use && i < page->capacity && b->freed != XA_FREED_MARK &&
+        (atomic_load_explicit(&page->prof_mask, memory_order_relaxed) & ((uint64_t)1 << (i & 63))) == 0) {
+      if (atomic_load_explicit(&page->prof_live, memory_order_relaxed) == 0) {
+        xa__prof_free(page, b, true);  /* other threads freed its samples: the flag goes */
+      }
+      b->freed = XA_FREED_MARK;
+      if (XA_DEBUG) xa__debug_fill(page, b);
+      xa__block_set_next(page, b, page->local_free);
+      page->local_free = b;
+      if (--page->used == 0) xa__heap_page_retire(page->heap, page);
+      return;
+    }
+  }
+  free_slow(seg, p, false);
+}
 
 XA_API void xa_free(void* p) { xa__free_fast(p); }
 

@@ -15,6 +15,7 @@
 #include "options.h"
 #include "os.h"
 #include "page.h"
+#include "prof.h"
 #include "purge.h"
 #include "segment.h"
 #include "stats.h"
@@ -201,8 +202,9 @@ static xa_page_t* queue_find(xa_heap_t* heap, size_t bin) {
   while (page != NULL) {
     xa_page_t* next = page->next;
     if (page->free == NULL) xa__page_collect(page);
-    if (page->free == NULL && page->capacity < page->reserved) xa__page_extend(page);
-    if (page->free != NULL) {
+    /* (Blocks wait on local_free after a collection only while profiling.) */
+    if (!xa__page_has_free(page) && page->capacity < page->reserved) xa__page_extend(page);
+    if (xa__page_has_free(page)) {
       if (page != heap->queues[bin].first) {  /* make it the fast path's page */
         queue_remove(heap, page);
         queue_push(heap, page, bin);
@@ -211,7 +213,7 @@ static xa_page_t* queue_find(xa_heap_t* heap, size_t bin) {
     }
     if (page_to_full(heap, page)) {  /* back in the bin queue, at its tail */
       xa__page_collect(page);
-      if (page->free != NULL) {
+      if (xa__page_has_free(page)) {
         queue_remove(heap, page);
         queue_push(heap, page, bin);  /* the fast path's page, as the callers expect */
         return page;
@@ -310,7 +312,7 @@ void xa__heap_collect_pages(xa_heap_t* heap) {
       xa_page_t* next = page->next;  /* a live page: its segment stays mapped */
       xa__page_collect(page);
       if (page->used == 0) page_free(heap, page);
-      else if (q == XA_QUEUE_FULL && page->free != NULL) page_unfull(heap, page);
+      else if (q == XA_QUEUE_FULL && xa__page_has_free(page)) page_unfull(heap, page);
       page = next;
     }
   }
@@ -371,6 +373,8 @@ void xa__heap_free_own_pages(xa_heap_t* heap) {
         if (page->used == 0) xa__segment_page_free(heap->tld, page);
         else page_take_over(original, page);
       } else {
+        /* Its live blocks go with it: so do their samples in the heap profile. */
+        if (atomic_load_explicit(&page->prof_live, memory_order_relaxed) != 0) xa__prof_forget_page(page);
         page_free(heap, page);  /* every block of it was allocated from heap */
       }
       page = next;

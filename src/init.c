@@ -11,6 +11,7 @@
 #include "meta.h"
 #include "options.h"
 #include "os.h"
+#include "prof.h"
 #include "purge.h"
 #include "segmap.h"
 #include "secure.h"
@@ -47,6 +48,7 @@ void xa__on_fork_child(void) {
   xa__arena_fork_child();
   xa__segment_fork_child();
   xa__segmap_fork_child();
+  xa__prof_fork_child();
   /* A thread of the parent was setting the process up: finish it here. */
   int expect = 1;
   if (atomic_compare_exchange_strong(&process_state, &expect, 2)) {
@@ -296,6 +298,7 @@ XA_API void xa_process_done(void) {
    * heaps are never touched. Allocation keeps working afterwards. */
   if (xa__thread_init() != NULL) xa__thread_collect(xa__tls_tld_get(), true, true);
   if (xa__option(XA_OPT_SHOW_STATS) && atomic_exchange(&stats_printed, 1) == 0) xa__stats_print_at_exit();
+  xa__prof_at_exit();  /* XALLOC_PROFILE_FILE, once */
 }
 
 XA_API void xa_stats_print(void) { xa__stats_print_to_stderr(); }

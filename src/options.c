@@ -47,6 +47,17 @@ static const char* const thp_words[] = {"never", "madvise", "always", NULL};
 #define DEFAULT_ARENA_RESERVE (-1)
 #define DEFAULT_LIMIT         0
 #define DEFAULT_THP           XA_THP_MADVISE
+#define DEFAULT_PROFILE       0
+#if XA_SECURE
+/* The profiler moves blocks between a page's lists without checking their
+ * links; the secure build checks every link it follows (docs/secure.md). */
+#define PROFILE_MAX  0
+#define PROFILE_FORM "0 (the secure build has no heap profile)"
+#else
+#define PROFILE_MAX  1
+#define PROFILE_FORM "1/0, true/false, yes/no or on/off"
+#endif
+#define DEFAULT_PROFILE_RATE  ((int64_t)512 << 10)
 
 #define XA_STR_(x) #x
 #define XA_STR(x) XA_STR_(x)
@@ -82,6 +93,13 @@ static const option_desc_t option_table[XA_OPT_COUNT] = {
   [XA_OPT_THP] = {"thp", OPT_CHOICE, DEFAULT_THP, 0, 2, false, false, thp_words, NULL, 0,
     "never, madvise or always",
     "The system's transparent-huge-page policy is the administrator's choice."},
+  [XA_OPT_PROFILE] = {"profile", OPT_BOOL, DEFAULT_PROFILE, 0, PROFILE_MAX, true, false, NULL, NULL, 0,
+    PROFILE_FORM,
+    "Sampling costs a little time and memory; a profile is asked for when a leak or a peak is hunted."},
+  [XA_OPT_PROFILE_RATE] = {"profile_rate", OPT_SIZE, DEFAULT_PROFILE_RATE, 1, (int64_t)1 << 30, true, false, NULL,
+    NULL, 0,
+    "a size from 1 to 1G, such as 64K or 512K",
+    "One sample per 512 KiB on average, as tcmalloc and jemalloc: cheap, and enough for what holds megabytes."},
 };
 
 /* XALLOC_ variables that are not options but are known: not typos. */
@@ -90,6 +108,7 @@ static const char* const env_allowed[] = {
   "XALLOC_PATCH_CRT",   /* Windows: redirect the CRT's own allocations (override_windows.c) */
   "XALLOC_STATS_FILE",  /* where the statistics go */
   "XALLOC_LIB",         /* the library bin/xalloc-run preloads */
+  "XALLOC_PROFILE_FILE",/* where the heap profile goes at exit (prof.c) */
   NULL,
 };
 
@@ -98,7 +117,8 @@ static int64_t option_value[XA_OPT_COUNT] = {
   [XA_OPT_PURGE_DELAY] = DEFAULT_PURGE_DELAY,     [XA_OPT_PURGE_MODE] = DEFAULT_PURGE_MODE,
   [XA_OPT_PURGE_THREAD] = DEFAULT_PURGE_THREAD,   [XA_OPT_SEGMENT_CACHE] = DEFAULT_SEGMENT_CACHE,
   [XA_OPT_ARENA_RESERVE] = DEFAULT_ARENA_RESERVE, [XA_OPT_LIMIT] = DEFAULT_LIMIT,
-  [XA_OPT_THP] = DEFAULT_THP,
+  [XA_OPT_THP] = DEFAULT_THP,                     [XA_OPT_PROFILE] = DEFAULT_PROFILE,
+  [XA_OPT_PROFILE_RATE] = DEFAULT_PROFILE_RATE,
 };
 
 static xa_lock_t options_lock = XA_LOCK_INIT;  /* one reader or setter at a time */
@@ -106,6 +126,7 @@ static bool options_started;                   /* read once: start-up options ar
 static uint32_t api_set;                       /* options set by xa_option_set: a re-read keeps them */
 
 int64_t xa__option_get(xa_option_t opt) { return __atomic_load_n(&option_value[opt], __ATOMIC_RELAXED); }
+int64_t* const xa__option_values = option_value;
 
 /* ---- text helpers ------------------------------------------------------------------ */
 

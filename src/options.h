@@ -17,6 +17,8 @@ typedef enum xa_option_e {
   XA_OPT_ARENA_RESERVE,  /* bytes of address space reserved up front; -1 = automatic */
   XA_OPT_LIMIT,          /* bytes of committed memory xalloc never exceeds; 0 = no limit */
   XA_OPT_THP,            /* choice: XA_THP_NEVER, XA_THP_MADVISE, XA_THP_ALWAYS */
+  XA_OPT_PROFILE,        /* bool: sample allocations into the heap profile (prof.c) */
+  XA_OPT_PROFILE_RATE,   /* bytes: one sample per this many bytes allocated, on average */
   XA_OPT_COUNT
 } xa_option_t;
 
@@ -27,6 +29,11 @@ enum { XA_STATS_OFF = 0, XA_STATS_TEXT = 1, XA_STATS_JSON = 2 };
 /* The option's current value (bytes, ms, count, 0/1, or a choice's index). */
 XA_INTERNAL int64_t xa__option_get(xa_option_t opt);
 XA_INLINE bool xa__option(xa_option_t opt) { return xa__option_get(opt) != 0; }
+/* The same without a call, for a test on a hot path (the values themselves). */
+extern XA_INTERNAL int64_t* const xa__option_values;
+XA_INLINE bool xa__option_inline(xa_option_t opt) {
+  return __atomic_load_n(&xa__option_values[opt], __ATOMIC_RELAXED) != 0;
+}
 
 /* (Re)read the environment; called at the first initialisation and again
  * from the library constructor, when the environment surely exists. */

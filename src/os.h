@@ -78,6 +78,26 @@ XA_INTERNAL void xa__os_write_err(const char* msg, size_t len);
  * that reports of several processes do not interleave. False on failure. */
 XA_INTERNAL bool xa__os_append_file(const char* path, const char* msg, size_t len);
 
+/* Write len bytes to the file at path, replacing what it held. 0, or the
+ * error number (errno is left as it was). */
+XA_INTERNAL int xa__os_write_file(const char* path, const char* data, size_t len);
+
+/* Up to max return addresses of the calling thread's stack, innermost
+ * first, leaving out the caller's own frame and `skip` more. Never
+ * allocates through malloc (POSIX: the unwinder, _Unwind_Backtrace;
+ * Windows: RtlCaptureStackBackTrace). */
+XA_INTERNAL int xa__os_backtrace(void** frames, int max, int skip);
+
+/* The name of the code at ip: its symbol, else "module+0xoffset"; length 0
+ * when unknown (Windows). *ours tells whether ip lies in xalloc's own shared
+ * library. Never allocates through malloc. */
+XA_INTERNAL size_t xa__os_symbol(const void* ip, char* buf, size_t cap, bool* ours);
+
+/* The process's mappings in the form of Linux's /proc/self/maps (what pprof
+ * reads to find the binaries behind addresses); returns the length written,
+ * 0 where there is no such thing. */
+XA_INTERNAL size_t xa__os_memory_map(char* buf, size_t cap);
+
 /* Process id, and who the process is for reports: the command line with
  * argv[0] cut to its base name (Linux), or the executable's file name
  * (Windows); cut to fit buf, always NUL-terminated, "" if unknown. */

@@ -1,6 +1,7 @@
 /* OS layer for POSIX systems (Linux first): mmap, munmap, madvise. */
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include <unwind.h>
 
 static size_t os_page_size = 0;
 
@@ -342,9 +344,104 @@ bool xa__os_append_file(const char* path, const char* msg, size_t len) {
   return ok;
 }
 
-unsigned long xa__os_pid(void) { return (unsigned long)getpid(); }
+int xa__os_write_file(const char* path, const char* data, size_t len) {
+  int saved = errno;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = fd < 0 ? errno : 0;
+  while (err == 0 && len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  if (fd >= 0 && close(fd) != 0 && err == 0) err = errno;
+  errno = saved;
+  return err;
+}
+
+/* ---- stacks and symbols (heap profile) ---------------------------------------- */
+
+typedef struct {
+  void** frames;
+  int max, count, skip;
+} unwind_walk_t;
+
+static _Unwind_Reason_Code unwind_step(struct _Unwind_Context* ctx, void* arg) {
+  unwind_walk_t* w = arg;
+  uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+  if (ip == 0) return _URC_END_OF_STACK;
+  if (w->skip > 0) {
+    w->skip--;
+    return _URC_NO_REASON;
+  }
+  w->frames[w->count++] = (void*)ip;
+  return w->count < w->max ? _URC_NO_REASON : _URC_END_OF_STACK;
+}
+
+/* The unwinder reads the binaries' unwind tables (.eh_frame_hdr, found with
+ * dl_iterate_phdr): no frame pointers needed, no malloc. (glibc's
+ * backtrace() loads libgcc_s with dlopen, which allocates, on first use.) */
+XA_NOINLINE int xa__os_backtrace(void** frames, int max, int skip) {
+  unwind_walk_t w = {frames, max, 0, skip + 1};  /* + this function */
+  if (max <= 0) return 0;
+  _Unwind_Backtrace(unwind_step, &w);
+  return w.count;
+}
+
+static const char* base_name(const char* path) {
+  const char* slash = strrchr(path, '/');
+  return slash != NULL ? slash + 1 : path;
+}
+
+size_t xa__os_symbol(const void* ip, char* buf, size_t cap, bool* ours) {
+  Dl_info info, self;
+  *ours = false;
+  if (cap < 24 || dladdr(ip, &info) == 0 || info.dli_fname == NULL) return 0;
+  /* xalloc's own shared library (not a program it is linked into). */
+  if (dladdr((const void*)xa__os_symbol, &self) != 0 && self.dli_fbase == info.dli_fbase &&
+      strstr(base_name(info.dli_fname), "xalloc") != NULL && strstr(base_name(info.dli_fname), ".so") != NULL) {
+    *ours = true;
+  }
+  size_t n;
+  if (info.dli_sname != NULL) {
+    n = strlen(info.dli_sname);
+    if (n > cap - 1) n = cap - 1;
+    memcpy(buf, info.dli_sname, n);
+  } else {
+    const char* mod = base_name(info.dli_fname);
+    n = strlen(mod);
+    if (n > cap - 22) n = cap - 22;
+    memcpy(buf, mod, n);
+    uintptr_t off = (uintptr_t)ip - (uintptr_t)info.dli_fbase;
+    char hex[20];
+    size_t h = 0;
+    do {
+      hex[h++] = "0123456789abcdef"[off & 15];
+      off >>= 4;
+    } while (off != 0);
+    buf[n++] = '+';
+    buf[n++] = '0';
+    buf[n++] = 'x';
+    while (h > 0) buf[n++] = hex[--h];
+  }
+  buf[n] = 0;
+  return n;
+}
 
 static ssize_t read_small_file(const char* path, char* buf, size_t cap);  /* below */
+
+size_t xa__os_memory_map(char* buf, size_t cap) {
+  if (cap == 0) return 0;
+  ssize_t n = read_small_file("/proc/self/maps", buf, cap);
+  return n > 0 ? (size_t)n : 0;
+}
+
+unsigned long xa__os_pid(void) { return (unsigned long)getpid(); }
+
 
 void xa__os_process_name(char* buf, size_t size) {
   if (size == 0) return;

@@ -6,6 +6,7 @@
 #define PSAPI_VERSION 2  /* GetProcessMemoryInfo -> K32GetProcessMemoryInfo in kernel32 */
 #include "os.h"
 #include <windows.h>
+#include <errno.h>
 #include <psapi.h>
 #include <string.h>
 
@@ -149,6 +150,49 @@ bool xa__os_append_file(const char* path, const char* msg, size_t len) {
   if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
   SetLastError(err);
   return ok;
+}
+
+int xa__os_write_file(const char* path, const char* data, size_t len) {
+  DWORD saved = GetLastError();
+  HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  int err = 0;
+  if (h == INVALID_HANDLE_VALUE) {
+    DWORD why = GetLastError();
+    err = why == ERROR_FILE_NOT_FOUND || why == ERROR_PATH_NOT_FOUND ? ENOENT : EACCES;
+  }
+  while (err == 0 && len > 0) {
+    DWORD written = 0;
+    if (!WriteFile(h, data, (DWORD)(len < 0x40000000u ? len : 0x40000000u), &written, NULL) || written == 0) {
+      err = EIO;
+      break;
+    }
+    data += written;
+    len -= written;
+  }
+  if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+  SetLastError(saved);
+  return err;
+}
+
+/* RtlCaptureStackBackTrace walks the x64 unwind data; it does not allocate. */
+XA_NOINLINE int xa__os_backtrace(void** frames, int max, int skip) {
+  if (max <= 0) return 0;
+  return (int)RtlCaptureStackBackTrace((DWORD)skip + 1, (DWORD)max, frames, NULL);
+}
+
+/* No symbol lookup without dbghelp (which allocates): addresses only. */
+size_t xa__os_symbol(const void* ip, char* buf, size_t cap, bool* ours) {
+  (void)ip;
+  (void)buf;
+  (void)cap;
+  *ours = false;
+  return 0;
+}
+
+size_t xa__os_memory_map(char* buf, size_t cap) {
+  (void)buf;
+  (void)cap;
+  return 0;
 }
 
 unsigned long xa__os_pid(void) { return (unsigned long)GetCurrentProcessId(); }

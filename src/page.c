@@ -6,6 +6,7 @@
  * by the page's capacity and checks that a link is a block of the page
  * before it follows it; a list that fails marks the page corrupt. */
 #include "page.h"
+#include "options.h"
 #include "report.h"
 #include "segment.h"
 #include "stats.h"
@@ -24,6 +25,9 @@ static uint64_t inverse_odd(uint64_t d) {
   return x;
 }
 
+_Static_assert(((size_t)1 << XA_SMALL_PAGE_SHIFT) / 16 <= UINT16_MAX && XA_SMALL_MAX >= 16,
+               "a page's block counts fit the 16-bit fields of its descriptor");
+
 void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_size) {
   page->queue = (uint8_t)bin;
   page->block_size = block_size;
@@ -38,6 +42,7 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   page->used = 0;
   page->free = NULL;
   page->local_free = NULL;
+  page->prof_run = 0;
   atomic_store_explicit(&page->xthread_free, 0, memory_order_relaxed);
   atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
   xa__page_limit_update(page);
@@ -103,8 +108,10 @@ void xa__page_extend(xa_page_t* page) {
     xa__block_set_next(page, (xa_block_t*)b, (xa_block_t*)(b + page->block_size));
     b += page->block_size;
   }
-  xa__block_set_next(page, (xa_block_t*)b, page->free);
-  page->free = (xa_block_t*)first;
+  /* While profiling, only the profiling slow path fills `free`. */
+  xa_block_t** dst = xa__option(XA_OPT_PROFILE) ? &page->local_free : &page->free;
+  xa__block_set_next(page, (xa_block_t*)b, *dst);
+  *dst = (xa_block_t*)first;
 #endif
   page->capacity += (uint32_t)n;
   xa__page_limit_update(page);
@@ -162,7 +169,10 @@ void xa__page_collect(xa_page_t* page) {
     return;
   }
   bool huge = page_is_huge(page);
-  if (page->local_free != NULL) {
+  /* While profiling, `free` holds what the profiling slow path counted out
+   * for the fast path (xa__page_prof_expose): the rest stays on local_free. */
+  bool hide = !huge && xa__option(XA_OPT_PROFILE);
+  if (page->local_free != NULL && !hide) {
     if (page->free == NULL) {
       page->free = page->local_free;
     } else {
@@ -202,8 +212,9 @@ void xa__page_collect(xa_page_t* page) {
     count++;
     tail = b;
   }
-  xa__block_set_next(page, tail, page->free);
-  page->free = list;
+  xa_block_t** dst = hide ? &page->local_free : &page->free;
+  xa__block_set_next(page, tail, *dst);
+  *dst = list;
   page->used -= count;
   xa__stats_page_sync(page);
 }
@@ -279,4 +290,70 @@ bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
     }
   }
   return true;
+}
+
+/* ---- while profiling ------------------------------------------------------------ */
+
+uint32_t xa__page_prof_settle(xa_page_t* page) {
+  uint32_t run = page->prof_run, left = 0;
+  for (const xa_block_t* b = page->free; b != NULL && left < page->capacity; b = xa__block_next(page, b)) left++;
+  page->prof_run = left;  /* exact from here on (xa__page_prof_expose relies on it) */
+  return left <= run ? run - left : 0;  /* more than was counted out: profiling was just turned on */
+}
+
+xa_block_t* xa__page_prof_take(xa_page_t* page) {
+  xa_block_t* b = page->free;
+  if (b != NULL) {
+    page->prof_run--;
+    return xa__page_take(page, b);
+  }
+  b = page->local_free;
+  if (b == NULL) return NULL;
+  /* Taken from local_free: swap the lists around the one pop sequence. */
+  page->local_free = page->free;  /* NULL */
+  xa_block_t* taken = xa__page_take(page, b);  /* page->free = b's successor */
+  page->local_free = page->free;
+  page->free = NULL;
+  return taken;
+}
+
+/* The last of n >= 1 blocks from b on. */
+static xa_block_t* list_nth(const xa_page_t* page, xa_block_t* b, uint32_t n) {
+  while (--n > 0) b = xa__block_next(page, b);
+  return b;
+}
+
+/* The lists are walked no further than the counts say: the blocks on `free`
+ * are prof_run (settled), and those on both lists capacity - used (every
+ * other carved block is live or waits on xthread_free, counted as used). A
+ * page whose countdown reaches past all its free blocks (the common case at
+ * the default rate: 8192 blocks of 64 bytes against at most 1024 in a page)
+ * takes O(1); otherwise the walk is as long as the run it counts out. */
+void xa__page_prof_expose(xa_page_t* page, uint32_t want) {
+  uint32_t on_free = page->prof_run;
+  uint32_t avail = page->capacity - page->used;
+  if (want >= avail) {  /* everything */
+    if (page->local_free != NULL) {
+      if (page->free == NULL) page->free = page->local_free;
+      else xa__block_set_next(page, list_nth(page, page->free, on_free), page->local_free);
+      page->local_free = NULL;
+    }
+    page->prof_run = avail;
+  } else if (on_free > want) {  /* too many: the rest goes in front of local_free */
+    xa_block_t* before = want == 0 ? NULL : list_nth(page, page->free, want);
+    xa_block_t* rest = before == NULL ? page->free : xa__block_next(page, before);
+    xa__block_set_next(page, list_nth(page, rest, on_free - want), page->local_free);
+    page->local_free = rest;
+    if (before == NULL) page->free = NULL;
+    else xa__block_set_next(page, before, NULL);
+    page->prof_run = want;
+  } else if (on_free < want) {  /* too few: more from local_free, appended */
+    xa_block_t* first = page->local_free;
+    xa_block_t* last = list_nth(page, first, want - on_free);
+    page->local_free = xa__block_next(page, last);
+    xa__block_set_next(page, last, NULL);
+    if (page->free == NULL) page->free = first;
+    else xa__block_set_next(page, list_nth(page, page->free, on_free), first);
+    page->prof_run = want;
+  }
 }

@@ -45,10 +45,17 @@ XA_INLINE uint8_t* xa__page_block_of(const xa_page_t* page, const void* p) {
   return page->start + (off - off % page->block_size);
 }
 
+/* The owner can allocate from the page without carving: a block on `free`,
+ * or on local_free (collected there while profiling, see below). */
+XA_INLINE bool xa__page_has_free(const xa_page_t* page) {
+  return page->free != NULL || page->local_free != NULL;
+}
+
 /* Prepare a fresh page (in_use, start set) for blocks of bin / block_size. */
 XA_INTERNAL void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_size);
 
-/* Carve more never-used blocks into page->free. */
+/* Carve more never-used blocks into page->free (while profiling: onto
+ * local_free, which only the profiling slow path hands to the fast path). */
 XA_INTERNAL void xa__page_extend(xa_page_t* page);
 
 /* Move local_free and the blocks other threads freed into free; used drops by
@@ -91,6 +98,24 @@ XA_INTERNAL bool xa__page_free_map(xa_page_t* page, uint64_t* bits);
  * list (their blocks leak) and never allocate from the page again. Its live
  * blocks stay valid; frees into it are ignored. */
 XA_INTERNAL void xa__page_corrupt(xa_page_t* page, const void* where);
+
+/* ---- while profiling (prof.c; alloc.c's profiling slow path) ----------------
+ * `free` then holds only prof_run blocks that the fast path may pop; every
+ * other free block of the page waits on local_free. */
+
+/* How many of the blocks the last xa__page_prof_expose left on `free` were
+ * popped since; prof_run becomes what is left there. A list longer than
+ * prof_run (profiling was just turned on) counts as nothing popped. */
+XA_INTERNAL uint32_t xa__page_prof_settle(xa_page_t* page);
+
+/* One block for the profiling slow path: from `free` (it leaves the run), else
+ * from local_free; NULL when both are empty. Counted as used, mark cleared. */
+XA_INTERNAL xa_block_t* xa__page_prof_take(xa_page_t* page);
+
+/* Leave exactly min(want, free blocks on both lists) blocks on `free` (the
+ * rest on local_free) and remember the number in prof_run. */
+XA_INTERNAL void xa__page_prof_expose(xa_page_t* page, uint32_t want);
+
 
 /* Debug builds: a freed block of a page that is not huge is filled with a
  * pattern past its link and mark (xa__debug_fill), checked when the block is

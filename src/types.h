@@ -36,6 +36,7 @@ typedef enum xa_kind_e {
 #define XA_PF_UNQUEUED  1u  /* page is not in its bin queue (full, adopted) or is huge */
 #define XA_PF_ALIGNED   2u  /* page handed out interior (aligned) pointers */
 #define XA_PF_CORRUPT   4u  /* a free list of the page was found damaged: never allocated from again */
+#define XA_PF_SAMPLED   8u  /* the heap profile may hold a block of the page (prof.c): frees look it up */
 
 /* page->xthread_free low bit: the owner wants the next cross-thread free to
  * be delivered through its inbox (the page sits in a full queue). */
@@ -72,10 +73,24 @@ typedef struct xa_page_s {
   uint64_t block_inv;            /* inverse of block_size's odd part, mod 2^64 */
   uint64_t local_limit;          /* owner: capacity while flags == 0, else 0 (local free fast path) */
   uint8_t block_shift;           /* trailing zero bits of block_size */
-  uint32_t stat_used;            /* whoever syncs its statistics (stats.h): used at the last sync */
-#if XA_SECURE
-  uintptr_t key;                 /* set with block_size: secret key of the page's links (secure.h) */
-#endif
+  /* The counts below fit 16 bits: a page holds at most 4096 blocks (64 KiB
+   * of 16-byte blocks), so that the descriptor stays at 120 bytes and 64 of
+   * them fit the segment header. */
+  /* Heap profile (prof.c). prof_live: sampled blocks of the page in the
+   * profile; the owner adds, any freer of such a block subtracts before its
+   * push. prof_run: owner, while profiling: blocks on `free` when the
+   * profiling slow path last set it (the fast path may pop only those).
+   * prof_mask: bit i % 64 set for a sampled block i (owner sets; cleared
+   * with prof_live at 0), so that most frees of such a page need no look-up. */
+  _Atomic(uint16_t) prof_live;
+  uint16_t stat_used;            /* whoever syncs its statistics (stats.h): used at the last sync */
+  uint16_t prof_run;
+  union {
+    _Atomic(uint64_t) prof_mask;
+    /* The secure build has no heap profile (options.c) and keeps here,
+     * set with block_size, the secret key of the page's links (secure.h). */
+    uintptr_t key;
+  };
 } xa_page_t;
 
 typedef struct xa_segment_s {
@@ -152,6 +167,14 @@ typedef struct xa_tld_s {
   uint64_t tid;                  /* OS thread id of the thread using it */
   _Atomic(int) late;             /* made after the thread's exit hook ran: watched for the thread's end */
   xa_tld_stats_t stats;          /* kept across reuse from the pool: totals are since process start */
+  /* Heap profile (owner only; prof.c, alloc.c): the sampling PRNG, a guard
+   * against sampling inside the sampler, and per size class the number of
+   * allocations left before the next sampled one. */
+  uint64_t prof_rng;
+  uint64_t prof_drawn[2];        /* size classes whose prof_skip was drawn (bit per bin) */
+  bool prof_ready;
+  bool prof_busy;
+  uint32_t prof_skip[XA_BIN_COUNT];
 } xa_tld_t;
 
 #endif

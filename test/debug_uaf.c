@@ -14,6 +14,7 @@
 #include "xalloc.h"
 #include "xa_test.h"
 
+#if XA_DEBUG
 enum { SIZE = 96, MANY = 20000 };
 
 static int64_t reported(void) { return xa__stat_current(XA_STAT_writes_after_free); }
@@ -39,6 +40,7 @@ static void* free_it(void* p) {
   xa_free(p);
   return NULL;
 }
+#endif
 
 int main(void) {
 #if !XA_DEBUG

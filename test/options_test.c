@@ -56,6 +56,8 @@ static const sample_t samples[] = {
   {"arena_reserve", "1G", GIB, "0", 0},
   {"limit", "2G", 2 * GIB, "64MiB", 64LL << 20},
   {"thp", "never", 0, "always", 2},
+  {"profile", "on", 1, "false", 0},
+  {"profile_rate", "64K", 64LL << 10, "1M", 1LL << 20},
 };
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
 
