@@ -113,6 +113,16 @@ static void xthread_push(xa_segment_t* seg, xa_page_t* page, xa_block_t* b) {
          * allocation slow path. Either inbox is memory-safe (rule 3). */
         bool live = owner != NULL && atomic_load_explicit(&owner->active, memory_order_relaxed);
         inbox_push(live ? &owner->inbox : &orphan_inbox, b);
+        if (live) {
+          /* The owner may have ended since `active` was read, its last drain
+           * and the pass its end scheduled done before this push: look
+           * again. (Against init.c's store of active = false and the
+           * seq_cst exchange of a pass's drain: if this load still sees it
+           * active, that drain comes later in the total order and sees the
+           * block. Found by the model, docs/model.) */
+          atomic_thread_fence(memory_order_seq_cst);
+          live = atomic_load_explicit(&owner->active, memory_order_relaxed);
+        }
         if (!live) {  /* drained by the next purge pass if no allocation comes first */
           xa__stats_free_event();
           int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
@@ -252,7 +262,9 @@ static bool inbox_block_ok(const xa_block_t* b) {
 
 void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   if (atomic_load_explicit(inbox, memory_order_relaxed) == NULL) return;
-  xa_block_t* list = atomic_exchange_explicit(inbox, NULL, memory_order_acquire);
+  /* seq_cst: ordered after a pass's load of a pooled tld's `active` (see
+   * xthread_push). An exchange is a full barrier on x86 anyway. */
+  xa_block_t* list = atomic_exchange_explicit(inbox, NULL, memory_order_seq_cst);
   /* First check every link and take every block (a second mark): a block
    * that fails, or one met again (a cycle through a damaged link), ends the
    * list there; the rest is leaked. Bounded: each block is taken once. */
