@@ -55,6 +55,7 @@ purge_reclaim  -DRUN_MAIN -DHAND_F -DPURGE_THREAD
 MUTATIONS='
 no_recheck        basic   -DMUT_NO_RECHECK
 destroy_no_drain  destroy -DMUT_DESTROY_NO_DRAIN
+destroy_adopted   adopt   -DMUT_DESTROY_ADOPTED
 sweep_inbox       purge   -DMUT_SWEEP_INBOX
 exit_no_drain     basic   -DMUT_EXIT_NO_DRAIN
 pass_no_pooled    purge   -DMUT_PASS_NO_POOLED

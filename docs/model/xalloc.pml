@@ -762,7 +762,11 @@ proctype Worker() {
      if
      :: in_use[q] && pheap[q] == hh ->
         if
+#ifndef MUT_DESTROY_ADOPTED
         :: pq[q] == Q_ADOPTED ->
+#else
+        :: false ->       /* MUTATION: adopted pages are freed wholesale too */
+#endif
            page_collect(q);
            if :: used[q] == 0 -> page_free(T_W, q, NONE) :: else -> page_take_over(H_W, q) fi
         :: else -> page_free(T_W, q, hh)          /* wholesale */
