@@ -108,7 +108,7 @@ run() {
     echo "ok    $name: violation found as expected: $what ($info)"
   elif [ "$expect" = pass ]; then
     echo "FAIL  $name: $what ($info)"
-    echo "      trail: cd $dir && $SPIN -t -p $* $model"
+    echo "      trail: cd $dir && $SPIN -t -k xalloc.pml.trail -p $* $model"
     failures=$((failures + 1))
   else
     echo "FAIL  $name: the mutation went unnoticed ($info)"
