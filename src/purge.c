@@ -4,6 +4,7 @@
 #include "os.h"
 #include "page.h"
 #include "segment.h"
+#include "tls.h"
 
 static _Atomic(xa_tld_t*) registry;
 static xa_ended_threads_fun* _Atomic ended_threads;
@@ -26,18 +27,20 @@ static void collect_abandoned_page(xa_page_t* page) { xa__page_collect(page); }
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 static _Atomic(int) pass_running;
-static _Atomic(uintptr_t) pass_thread;  /* &pass_marker of the thread running the pass */
-static _Thread_local char pass_marker;
+static _Atomic(uintptr_t) pass_thread;  /* thread data of the thread running the pass */
 
 /* Claim the pass. A caller that must see it done (an allocation about to
  * fail for want of memory) waits for another thread's pass, never for its
  * own (a pass's frees may reach here). */
 static bool pass_claim(bool wait) {
   while (atomic_exchange_explicit(&pass_running, 1, memory_order_acquire)) {
-    if (!wait || atomic_load_explicit(&pass_thread, memory_order_relaxed) == (uintptr_t)&pass_marker) return false;
+    /* Threads without thread data share xa__tld_empty: such a waiter may
+     * take another's pass for its own and not wait (no harm but a missed
+     * retry); a thread inside its own pass never waits for itself. */
+    if (!wait || atomic_load_explicit(&pass_thread, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) return false;
     xa__os_yield();
   }
-  atomic_store_explicit(&pass_thread, (uintptr_t)&pass_marker, memory_order_relaxed);
+  atomic_store_explicit(&pass_thread, (uintptr_t)xa__tls_tld_get(), memory_order_relaxed);
   return true;
 }
 

@@ -61,6 +61,16 @@ if(XA_WINE_FIXTURE)
   set_tests_properties(win_dll PROPERTIES ENVIRONMENT "${XA_WINE_ENV};WINEPATH=$<TARGET_FILE_DIR:xalloc>")
 endif()
 
+# xalloc.dll needs kernel32 and the C runtime only: no libgcc (a
+# _Thread_local variable made mingw's gcc import libgcc_s_seh-1.dll for
+# emulated TLS, and the DLL no longer loaded where that is not installed).
+if(CMAKE_OBJDUMP)
+  add_test(NAME win_dll_imports
+    COMMAND sh -c "imports=$(\"$1\" -p \"$2\" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u | tr '\\n' ' '); echo \"imports: $imports\"; for d in $imports; do case $d in kernel32.dll|msvcrt.dll|ucrtbase.dll|api-ms-win-crt-*) ;; *) echo \"unexpected import: $d\"; exit 1;; esac; done"
+            sh ${CMAKE_OBJDUMP} $<TARGET_FILE:xalloc>)
+  set_tests_properties(win_dll_imports PROPERTIES LABELS windows TIMEOUT 60)
+endif()
+
 # A user's hand link, exactly `x86_64-w64-mingw32-gcc prog.c libxalloc.a`:
 # no define is needed for the static library (test/win_handlink.sh).
 if(XALLOC_STATIC_OVERRIDE)
