@@ -73,6 +73,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     xa__report_double_free(p);
     return;
   }
+  /* (The secure build has no heap profile: nothing to tell prof.c.) */
   if (xa_unlikely(xa__page_flags(page) & XA_PF_SAMPLED)) xa__prof_free(page, b, false);  /* before the push */
   b->freed = XA_FREED_MARK;
 #endif
@@ -226,7 +227,7 @@ void xa__free_slow(xa_segment_t* seg, void* p) {
   /* A page of the caller's whose only flag says that the heap profile holds
    * one of its blocks (about one small page in eight at the default rate):
    * a block it does not hold is freed as the fast path would. */
-  if (xa__page_flags(page) == XA_PF_SAMPLED &&
+  if (!XA_SECURE && xa__page_flags(page) == XA_PF_SAMPLED &&  /* secure: no profile, prof_mask is the key */
       atomic_load_explicit(&seg->owner, memory_order_relaxed) == (uintptr_t)xa__tls_tld_get()) {
     xa_block_t* b = p;
     uint64_t i = xa__page_block_index(page, p);
