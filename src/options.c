@@ -201,7 +201,7 @@ static void msg_quote(msg_t* m, const char* s, size_t n) {
   }
 }
 
-static size_t format_int(int64_t v, char* buf) {
+size_t xa__format_int(int64_t v, char* buf) {
   char digits[24];
   size_t d = 0, n = 0;
   uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -230,10 +230,10 @@ size_t xa__option_format(xa_option_t opt, int64_t v, char* buf, size_t cap) {
     static const char units[] = "KMGT";
     int u = -1;
     while (u < 3 && v % ((int64_t)1 << (10 * (u + 2))) == 0) u++;
-    n = format_int(u < 0 ? v : v >> (10 * (u + 1)), text);
+    n = xa__format_int(u < 0 ? v : v >> (10 * (u + 1)), text);
     if (u >= 0) text[n++] = units[u], text[n] = 0;
   } else {
-    n = format_int(v, text);
+    n = xa__format_int(v, text);
   }
   if (cap > 0) {
     size_t c = n < cap - 1 ? n : cap - 1;

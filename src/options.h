@@ -40,6 +40,9 @@ XA_INLINE bool xa__option_inline(xa_option_t opt) {
 XA_INTERNAL void xa__options_read(void);
 
 /* The table, for tests (docs/options.md is checked against it). */
+/* v in decimal into buf (at least 21 bytes), NUL-terminated, without
+ * stdio (no allocation); returns the length. */
+XA_INTERNAL size_t xa__format_int(int64_t v, char* buf);
 XA_INTERNAL const char* xa__option_name(xa_option_t opt);  /* "purge_delay"; NULL for XA_OPT_COUNT */
 XA_INTERNAL const char* xa__option_type(xa_option_t opt);  /* bool, ms, count, size or choice */
 XA_INTERNAL int64_t xa__option_default(xa_option_t opt);

@@ -196,17 +196,8 @@ static void put(out_t* o, const char* s, size_t n) {
 static void puts_(out_t* o, const char* s) { put(o, s, strlen(s)); }
 
 static void put_int(out_t* o, int64_t v) {
-  char digits[24];
-  size_t d = 0;
-  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-  do {
-    digits[d++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0) digits[d++] = '-';
   char text[24];
-  for (size_t i = 0; i < d; i++) text[i] = digits[d - 1 - i];
-  put(o, text, d);
+  put(o, text, xa__format_int(v, text));
 }
 
 /* An integer right-aligned in width columns. */
