@@ -172,10 +172,12 @@ void xa__page_collect(xa_page_t* page) {
   /* While profiling, `free` holds what the profiling slow path counted out
    * for the fast path (xa__page_prof_expose): the rest stays on local_free. */
   bool hide = !huge && xa__option(XA_OPT_PROFILE);
-  if (page->local_free != NULL && !hide) {
-    if (page->free == NULL) {
+  if (page->local_free != NULL) {
+    if (page->free == NULL && !hide) {
       page->free = page->local_free;
     } else {
+      /* Walked when it is appended to `free`, and while profiling also when
+       * it stays (the profiling paths hand it to the fast path later). */
       xa_block_t* tail = page->local_free;
       for (uint32_t n = 1; xa__block_next(page, tail) != NULL; n++) {
         xa_block_t* next = xa__block_next(page, tail);
@@ -185,10 +187,12 @@ void xa__page_collect(xa_page_t* page) {
         }
         tail = next;
       }
-      xa__block_set_next(page, tail, page->free);
-      page->free = page->local_free;
+      if (!hide) {
+        xa__block_set_next(page, tail, page->free);
+        page->free = page->local_free;
+      }
     }
-    page->local_free = NULL;
+    if (!hide) page->local_free = NULL;
   }
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
   if ((tagged & ~XA_XF_NOTIFY) == 0) {
@@ -296,7 +300,15 @@ bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
 
 uint32_t xa__page_prof_settle(xa_page_t* page) {
   uint32_t run = page->prof_run, left = 0;
-  for (const xa_block_t* b = page->free; b != NULL && left < page->capacity; b = xa__block_next(page, b)) left++;
+  /* Bounded, and every link checked, like every walk here. */
+  for (const xa_block_t* b = page->free; b != NULL; b = xa__block_next(page, b)) {
+    if (left >= page->capacity || !holds_block(page, false, b, page->capacity)) {
+      xa__page_corrupt(page, b);
+      left = 0;
+      break;
+    }
+    left++;
+  }
   page->prof_run = left;  /* exact from here on (xa__page_prof_expose relies on it) */
   return left <= run ? run - left : 0;  /* more than was counted out: profiling was just turned on */
 }
@@ -317,9 +329,19 @@ xa_block_t* xa__page_prof_take(xa_page_t* page) {
   return taken;
 }
 
-/* The last of n >= 1 blocks from b on. */
-static xa_block_t* list_nth(const xa_page_t* page, xa_block_t* b, uint32_t n) {
-  while (--n > 0) b = xa__block_next(page, b);
+/* The last of n >= 1 blocks from b (a list head, trusted) on, each link
+ * checked: the counts say the list is that long. NULL, the page now corrupt
+ * (reported once), when it is shorter or a link fails. */
+static xa_block_t* list_nth(xa_page_t* page, xa_block_t* b, uint32_t n) {
+  if (n == 0) b = NULL;  /* the counts disagree with the lists */
+  for (; b != NULL && --n > 0; b = xa__block_next(page, b)) {
+    xa_block_t* next = xa__block_next(page, b);
+    if (next != NULL && !holds_block(page, false, next, page->capacity)) {
+      b = NULL;
+      break;
+    }
+  }
+  if (b == NULL && !(xa__page_flags(page) & XA_PF_CORRUPT)) xa__page_corrupt(page, NULL);
   return b;
 }
 
@@ -329,20 +351,44 @@ static xa_block_t* list_nth(const xa_page_t* page, xa_block_t* b, uint32_t n) {
  * page whose countdown reaches past all its free blocks (the common case at
  * the default rate: 8192 blocks of 64 bytes against at most 1024 in a page)
  * takes O(1); otherwise the walk is as long as the run it counts out. */
+bool xa__page_prof_check_local(xa_page_t* page, uint32_t n) {
+  if (xa__page_flags(page) & XA_PF_CORRUPT) return false;
+  if (n == 0 && page->local_free == NULL) return true;
+  xa_block_t* tail = list_nth(page, page->local_free, n);
+  if (tail == NULL) return false;
+  if (xa__block_next(page, tail) != NULL) {  /* longer than counted: a cycle or a planted link */
+    xa__page_corrupt(page, xa__block_next(page, tail));
+    return false;
+  }
+  return true;
+}
+
 void xa__page_prof_expose(xa_page_t* page, uint32_t want) {
   uint32_t on_free = page->prof_run;
   uint32_t avail = page->capacity - page->used;
+  if (xa__page_flags(page) & XA_PF_CORRUPT) return;  /* no lists left */
   if (want >= avail) {  /* everything */
     if (page->local_free != NULL) {
-      if (page->free == NULL) page->free = page->local_free;
-      else xa__block_set_next(page, list_nth(page, page->free, on_free), page->local_free);
+      if (!xa__page_prof_check_local(page, avail - on_free)) return;
+      if (page->free == NULL) {
+        page->free = page->local_free;
+      } else {
+        xa_block_t* tail = list_nth(page, page->free, on_free);
+        if (tail == NULL) return;
+        xa__block_set_next(page, tail, page->local_free);
+      }
       page->local_free = NULL;
     }
     page->prof_run = avail;
   } else if (on_free > want) {  /* too many: the rest goes in front of local_free */
-    xa_block_t* before = want == 0 ? NULL : list_nth(page, page->free, want);
-    xa_block_t* rest = before == NULL ? page->free : xa__block_next(page, before);
-    xa__block_set_next(page, list_nth(page, rest, on_free - want), page->local_free);
+    /* before: the last block kept (none when want is 0); rest: the first
+     * one moved; every link on the way checked. */
+    xa_block_t* before = NULL;
+    if (want != 0 && (before = list_nth(page, page->free, want)) == NULL) return;
+    xa_block_t* rest = before == NULL ? page->free : list_nth(page, before, 2);
+    xa_block_t* rest_tail = list_nth(page, rest, on_free - want);
+    if (rest_tail == NULL) return;
+    xa__block_set_next(page, rest_tail, page->local_free);
     page->local_free = rest;
     if (before == NULL) page->free = NULL;
     else xa__block_set_next(page, before, NULL);
@@ -350,10 +396,13 @@ void xa__page_prof_expose(xa_page_t* page, uint32_t want) {
   } else if (on_free < want) {  /* too few: more from local_free, appended */
     xa_block_t* first = page->local_free;
     xa_block_t* last = list_nth(page, first, want - on_free);
+    if (last == NULL) return;
+    xa_block_t* free_tail = NULL;
+    if (page->free != NULL && (free_tail = list_nth(page, page->free, on_free)) == NULL) return;
     page->local_free = xa__block_next(page, last);
     xa__block_set_next(page, last, NULL);
     if (page->free == NULL) page->free = first;
-    else xa__block_set_next(page, list_nth(page, page->free, on_free), first);
+    else xa__block_set_next(page, free_tail, first);
     page->prof_run = want;
   }
 }
