@@ -55,12 +55,6 @@ if [ "${XA_MODEL_LONG:-0}" = 1 ]; then
   CONFIGS="$CONFIGS$LONG_CONFIGS"
 fi
 
-# Known findings: configurations in which the model shows a gap in today's
-# protocol (README.md, "Findings"). Each is expected to fail until the code
-# and the model change; check.sh says so if one stops failing.
-FINDINGS='
-'
-
 # Mutations: name, the configuration it runs in, the macro.
 MUTATIONS='
 no_recheck        basic   -DMUT_NO_RECHECK
@@ -136,14 +130,6 @@ while read -r name defs; do
   run "$name" pass $defs
 done <<EOF
 $CONFIGS
-EOF
-echo "known findings (a violation is expected; README.md, Findings):"
-while read -r name defs; do
-  [ -n "$name" ] || continue
-  # shellcheck disable=SC2086
-  run "finding_$name" violation $defs
-done <<EOF
-$FINDINGS
 EOF
 echo "mutations (each must be caught):"
 while read -r name config mut; do
