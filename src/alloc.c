@@ -67,7 +67,7 @@ static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t siz
      * of the page, all of them are the next run. */
     prof_charge(skip, page->prof_run);
     uint32_t avail = page->capacity - page->used;
-    if (*skip > avail && xa__page_prof_check_local(page, avail)) {
+    if (*skip > avail) {
       page->free = page->local_free;
       page->local_free = NULL;
       xa_block_t* b = xa__page_take(page, page->free);

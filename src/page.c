@@ -172,12 +172,10 @@ void xa__page_collect(xa_page_t* page) {
   /* While profiling, `free` holds what the profiling slow path counted out
    * for the fast path (xa__page_prof_expose): the rest stays on local_free. */
   bool hide = !huge && xa__option(XA_OPT_PROFILE);
-  if (page->local_free != NULL) {
-    if (page->free == NULL && !hide) {
+  if (page->local_free != NULL && !hide) {
+    if (page->free == NULL) {
       page->free = page->local_free;
     } else {
-      /* Walked when it is appended to `free`, and while profiling also when
-       * it stays (the profiling paths hand it to the fast path later). */
       xa_block_t* tail = page->local_free;
       for (uint32_t n = 1; xa__block_next(page, tail) != NULL; n++) {
         xa_block_t* next = xa__block_next(page, tail);
@@ -187,12 +185,10 @@ void xa__page_collect(xa_page_t* page) {
         }
         tail = next;
       }
-      if (!hide) {
-        xa__block_set_next(page, tail, page->free);
-        page->free = page->local_free;
-      }
+      xa__block_set_next(page, tail, page->free);
+      page->free = page->local_free;
     }
-    if (!hide) page->local_free = NULL;
+    page->local_free = NULL;
   }
   uintptr_t tagged = atomic_load_explicit(&page->xthread_free, memory_order_relaxed);
   if ((tagged & ~XA_XF_NOTIFY) == 0) {
@@ -351,25 +347,12 @@ static xa_block_t* list_nth(xa_page_t* page, xa_block_t* b, uint32_t n) {
  * page whose countdown reaches past all its free blocks (the common case at
  * the default rate: 8192 blocks of 64 bytes against at most 1024 in a page)
  * takes O(1); otherwise the walk is as long as the run it counts out. */
-bool xa__page_prof_check_local(xa_page_t* page, uint32_t n) {
-  if (xa__page_flags(page) & XA_PF_CORRUPT) return false;
-  if (n == 0 && page->local_free == NULL) return true;
-  xa_block_t* tail = list_nth(page, page->local_free, n);
-  if (tail == NULL) return false;
-  if (xa__block_next(page, tail) != NULL) {  /* longer than counted: a cycle or a planted link */
-    xa__page_corrupt(page, xa__block_next(page, tail));
-    return false;
-  }
-  return true;
-}
-
 void xa__page_prof_expose(xa_page_t* page, uint32_t want) {
   uint32_t on_free = page->prof_run;
   uint32_t avail = page->capacity - page->used;
   if (xa__page_flags(page) & XA_PF_CORRUPT) return;  /* no lists left */
   if (want >= avail) {  /* everything */
     if (page->local_free != NULL) {
-      if (!xa__page_prof_check_local(page, avail - on_free)) return;
       if (page->free == NULL) {
         page->free = page->local_free;
       } else {

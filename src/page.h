@@ -112,12 +112,6 @@ XA_INTERNAL uint32_t xa__page_prof_settle(xa_page_t* page);
  * from local_free; NULL when both are empty. Counted as used, mark cleared. */
 XA_INTERNAL xa_block_t* xa__page_prof_take(xa_page_t* page);
 
-/* local_free, about to be handed to the fast path whole, holds exactly n
- * blocks: walked and checked like xa__page_collect's walk (the profiling
- * paths move it without collect). False: it did not, the page is now
- * corrupt. */
-XA_INTERNAL bool xa__page_prof_check_local(xa_page_t* page, uint32_t n);
-
 /* Leave exactly min(want, free blocks on both lists) blocks on `free` (the
  * rest on local_free) and remember the number in prof_run. */
 XA_INTERNAL void xa__page_prof_expose(xa_page_t* page, uint32_t want);
