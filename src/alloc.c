@@ -15,6 +15,7 @@
 #include "segmap.h"
 #include "segment.h"
 #include "thread.h"
+#include "track.h"
 #include <errno.h>
 #include <string.h>
 
@@ -99,12 +100,15 @@ static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t siz
   return b;
 }
 
+static void* tracked_alloc(xa_heap_t* heap, size_t size, size_t align);
+
 void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
   heap = heap_ready(heap);
   if (xa_unlikely(heap == NULL || size > PTRDIFF_MAX)) {
     errno = ENOMEM;
     return NULL;
   }
+  if (xa_unlikely(xa__tracking()) && !heap->tld->track_inner) return tracked_alloc(heap, size, 0);
   if (size > XA_LARGE_MAX) {
     xa__inbox_drain(&heap->tld->inbox);
     xa__orphans_drain();
@@ -166,7 +170,7 @@ static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  if (total > XA_LARGE_MAX) {
+  if (total > XA_LARGE_MAX && !xa__tracking()) {  /* tracked: through malloc, which tracks */
     heap = heap_ready(heap);
     if (heap == NULL) {
       errno = ENOMEM;
@@ -202,11 +206,85 @@ static xa_page_t* block_page(const void* p, const char* what) {
   return xa__segment_page_of(seg, p);
 }
 
+/* ---- tracked blocks (track.h) ---------------------------------------------------------- */
+
+static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align);
+static void* huge_realloc(xa_heap_t* heap, xa_page_t* page, void** pp, size_t newsize, size_t want);
+
+/* A block for a caller that asked for size bytes: the block holds the pad
+ * too (the allocation itself is not tracked again). */
+static void* tracked_alloc(xa_heap_t* heap, size_t size, size_t align) {
+  if (size > PTRDIFF_MAX - XA_TRACK_PAD) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  xa_tld_t* tld = heap->tld;
+  xa__track_quiet_begin();
+  tld->track_inner = true;
+  void* p = align == 0 ? xa__malloc_generic(heap, size + XA_TRACK_PAD)
+                       : heap_malloc_aligned(heap, size + XA_TRACK_PAD, align);
+  tld->track_inner = false;
+  xa__track_quiet_end();
+  if (p != NULL) xa__track_handout(xa__segment_page_of(xa__ptr_segment(p), p), p, size, false);
+  return p;
+}
+
+/* realloc while tracking: in place when the block has room and keeps at
+ * least half its size, else a new block, a copy and a free, each tracked. */
+static void* tracked_realloc(xa_heap_t* heap, xa_page_t* page, void* p, size_t newsize) {
+  size_t n = 0;
+  if (xa__page_block_checked(xa__page_segment(page), page, p) == NULL ||
+      xa__track_state(page, p, &n) != XA_TRACK_LIVE) {
+    xa__report_not_block("realloc of pointer", p);
+    errno = EINVAL;
+    return NULL;
+  }
+  if (newsize == 0) {
+    xa_free(p);
+    return heap_malloc(heap, 0);
+  }
+  xa__track_check(page, p);
+  if (xa__page_is_huge(page) && newsize <= n && newsize >= n / 2) {
+    xa__track_moved(page, p, p, n, newsize);  /* shrinks in place, as without tracking */
+    return p;
+  }
+  if (xa__page_is_huge(page) && newsize <= PTRDIFF_MAX - XA_TRACK_PAD) {
+    /* As without tracking (mremap, in place), the pad included. */
+    void* was = p;
+    bool sampled = (xa__page_flags(page) & XA_PF_SAMPLED) != 0;
+    xa__track_quiet_begin();
+    void* r = huge_realloc(heap, page, &p, newsize + XA_TRACK_PAD, newsize + XA_TRACK_PAD);
+    xa__track_quiet_end();
+    if (xa_unlikely(sampled && p != was)) xa__prof_moved(was, p);
+    page = xa__segment_page_of(xa__ptr_segment(p), p);
+    if (r != NULL) {
+      xa__track_moved(page, was, p, n, newsize);
+      return p;
+    }
+    if (p != was) xa__track_moved(page, was, p, n, n);  /* its pages moved without growing */
+  } else if (!xa__page_is_huge(page)) {
+    size_t room = xa__track_room(page, p);
+    if (newsize <= room && newsize >= n / 2) {
+      xa__track_moved(page, p, p, n, newsize);
+      return p;
+    }
+  }
+  void* q = heap_malloc(heap, newsize);
+  if (q == NULL) return NULL;
+  memcpy(q, p, n < newsize ? n : newsize);
+  xa_free(p);
+  return q;
+}
+
 /* Bytes usable from p on, or 0 when p is not a block (or aligned block)
  * start that the page handed out. */
 static size_t page_usable(const xa_page_t* page, const void* p) {
   const uint8_t* block = (const uint8_t*)xa__page_block_checked(xa__page_segment(page), page, p);
   if (block == NULL) return 0;
+  if (xa_unlikely(xa__tracking())) {
+    size_t n;
+    return xa__track_state(page, p, &n) == XA_TRACK_LIVE ? n : 0;
+  }
   return page->block_size - (size_t)((const uint8_t*)p - block);
 }
 
@@ -273,6 +351,7 @@ static void* heap_realloc(xa_heap_t* heap, void* p, size_t newsize) {
     errno = EINVAL;
     return NULL;
   }
+  if (xa_unlikely(xa__tracking())) return tracked_realloc(heap, page, p, newsize);
   size_t usable = page_usable(page, p);
   if (xa_unlikely(usable == 0)) {  /* every block has room: p is not a block start */
     xa__report_not_block("realloc of pointer", p);
@@ -343,6 +422,14 @@ static void* heap_malloc_aligned(xa_heap_t* heap, size_t size, size_t align) {
   if (align > XA_ALIGN_MAX_HUGE) {
     errno = ENOMEM;
     return NULL;
+  }
+  if (xa_unlikely(xa__tracking())) {
+    heap = heap_ready(heap);
+    if (heap == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    if (!heap->tld->track_inner) return tracked_alloc(heap, size, align);
   }
   /* Pages start 8 KiB-aligned (page 0 after the 8 KiB header; others at
    * multiples of their page size), so every block of a size class that is a

@@ -8,6 +8,7 @@
 #include "lock.h"
 #include "options.h"
 #include "os.h"
+#include "track.h"
 
 #define ARENA_MAX_CHUNKS ((size_t)64 << (30 - XA_SEGMENT_SHIFT))  /* 64 GiB */
 
@@ -103,7 +104,9 @@ bool xa__arena_segment_free(void* seg) {
   if (!xa__in_arena(seg)) return false;
   size_t i = ((uintptr_t)seg - arena_base()) >> XA_SEGMENT_SHIFT;
   /* Purge outside the lock: the chunk is still marked used. */
+  xa__track_quiet_begin();  /* the purge writes a marker into freed memory (os.h) */
   bool zero = xa__os_purge(seg, XA_SEGMENT_SIZE);
+  xa__track_quiet_end();
   xa__lock(&arena_lock);
   if (!arena_closed) bit_put(arena_used, i, false);
   bit_put(arena_zero, i, zero);

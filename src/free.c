@@ -21,6 +21,7 @@
 #include "segmap.h"
 #include "segment.h"
 #include "stats.h"
+#include "track.h"
 #include <string.h>
 
 static _Atomic(xa_block_t*) orphan_inbox;
@@ -219,10 +220,46 @@ static void free_slow(xa_segment_t* seg, void* p, bool drained) {
   else free_xthread(seg, page, p);
 }
 
+/* Every free while tracking (track.h): a live block's canary is checked and
+ * valgrind told, before the block can be handed out again; then the free
+ * proceeds (and judges p) as without tracking, where valgrind does not look.
+ * The blocks a tracked allocation frees itself were never tracked. */
+static XA_NOINLINE void free_tracked(xa_segment_t* seg, void* p) {
+  xa_tld_t* tld = xa__tls_tld_get();
+  xa_page_t* page = xa__segment_page_of(seg, p);
+  if (!tld->track_inner && xa__segmap_is_segment((uintptr_t)seg)) {
+    size_t n;
+    if (xa__page_block_checked(seg, page, p) != NULL && !(xa__page_flags(page) & XA_PF_CORRUPT) &&
+        xa__track_state(page, p, &n) != XA_TRACK_FREED) {
+      xa__track_release(page, p);
+    } else {
+      xa__track_invalid_free(p);
+    }
+  }
+  xa__track_quiet_begin();
+  free_slow(seg, p, false);
+  xa__track_quiet_end();
+}
+
+/* A block an inbox held: freed by its freer, who tracked it. */
+static void free_drained(xa_block_t* b) {
+  if (xa_likely(!xa__tracking())) {
+    xa_free(b);
+    return;
+  }
+  xa__track_quiet_begin();
+  free_slow((xa_segment_t*)((uintptr_t)b & ~(uintptr_t)XA_SEGMENT_MASK), b, false);
+  xa__track_quiet_end();
+}
+
 /* Everything but a plain local free of a block start: flagged pages, blocks
  * that carry the mark, pointers that are not block starts, and frees into
  * segments another thread (or nobody) owns. */
 void xa__free_slow(xa_segment_t* seg, void* p) {
+  if (xa_unlikely(xa__tracking())) {
+    free_tracked(seg, p);
+    return;
+  }
   xa_page_t* page = xa__segment_page_of(seg, p);
   /* A page of the caller's whose only flag says that the heap profile holds
    * one of its blocks (about one small page in eight at the default rate):
@@ -266,6 +303,7 @@ void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
   /* seq_cst: ordered after a pass's load of a pooled tld's `active` (see
    * xthread_push). An exchange is a full barrier on x86 anyway. */
   xa_block_t* list = atomic_exchange_explicit(inbox, NULL, memory_order_seq_cst);
+  xa__track_quiet_begin();  /* the links are in freed blocks (track.h) */
   /* First check every link and take every block (a second mark): a block
    * that fails, or one met again (a cycle through a damaged link), ends the
    * list there; the rest is leaked. Bounded: each block is taken once. */
@@ -286,9 +324,10 @@ void xa__inbox_drain(_Atomic(xa_block_t*)* inbox) {
       xa__debug_fill_check(xa__segment_page_of(seg, list), list);
     }
     list->freed = 0;  /* free_xthread checked it: this is the block's one free */
-    xa_free(list);
+    free_drained(list);
     list = next;
   }
+  xa__track_quiet_end();
 }
 
 void xa__orphans_drain(void) { xa__inbox_drain(&orphan_inbox); }

@@ -47,7 +47,8 @@ void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original) {
 /* ---- queues ------------------------------------------------------------------ */
 
 static void direct_update(xa_heap_t* heap, size_t bin) {
-  if (bin == 0 || bin > XA_DIRECT_BINS) return;
+  /* Tracking: the table stays empty, every malloc takes the slow path. */
+  if (bin == 0 || bin > XA_DIRECT_BINS || xa__tracking()) return;
   xa_page_t* page = heap->queues[bin].first;
   if (page == NULL) page = &xa__page_empty;
   size_t lo = bin == 1 ? 0 : xa__bin_size(bin - 1) / 8 + 1;

@@ -52,6 +52,29 @@ XA_API void xa_heap_delete(xa_heap_t* heap) {
   if (XA_DEBUG) xa__validate();
 }
 
+#define VISIT_BITS (((size_t)64 << 10) / 8)  /* most blocks any page holds */
+
+/* Tracking: the live blocks of the pages a destroyed heap frees with it are
+ * released one by one (canaries checked, valgrind told); adopted pages go
+ * to the original heap with their blocks. */
+static void track_destroy(xa_heap_t* heap) {
+  uint64_t bits[VISIT_BITS / 64];
+  xa__track_quiet_begin();
+  for (size_t q = 0; q < XA_QUEUE_COUNT; q++) {
+    if (q == XA_QUEUE_ADOPTED) continue;
+    for (xa_page_t* page = heap->queues[q].first; page != NULL; page = page->next) {
+      xa__page_collect(page);  /* blocks other threads freed are not live */
+      if (page->used == 0) continue;
+      memset(bits, 0, ((page->capacity + 63) / 64) * sizeof(uint64_t));
+      if (!xa__page_free_map(page, bits)) continue;
+      for (size_t i = 0; i < page->capacity; i++) {
+        if (!(bits[i / 64] & ((uint64_t)1 << (i % 64)))) xa__track_destroyed(page, page->start + i * page->block_size);
+      }
+    }
+  }
+  xa__track_quiet_end();
+}
+
 XA_API void xa_heap_destroy(xa_heap_t* heap) {
   if (!heap_is_mine(heap) || heap->is_original) return;
   xa_tld_t* tld = heap->tld;
@@ -59,6 +82,7 @@ XA_API void xa_heap_destroy(xa_heap_t* heap) {
    * pages still exist. */
   xa__inbox_drain(&tld->inbox);
   if (tld->heap_default == heap) xa__thread_set_default(tld, tld->heap_original);
+  if (xa__tracking()) track_destroy(heap);
   xa__heap_free_own_pages(heap);
   xa__thread_heap_release(tld, heap);
   if (XA_DEBUG) xa__validate();
@@ -86,8 +110,6 @@ XA_API void xa_heap_collect(xa_heap_t* heap, bool force) {
 
 /* ---- visiting --------------------------------------------------------------------- */
 
-#define VISIT_BITS (((size_t)64 << 10) / 8)  /* most blocks any page holds */
-
 XA_API bool xa_heap_visit_blocks(const xa_heap_t* heap, xa_block_visit_fun* visitor, void* arg) {
   if (visitor == NULL || !heap_is_mine(heap)) return true;
   uint64_t bits[VISIT_BITS / 64];
@@ -100,7 +122,11 @@ XA_API bool xa_heap_visit_blocks(const xa_heap_t* heap, xa_block_visit_fun* visi
       if (!xa__page_free_map(page, bits)) continue;
       for (size_t i = 0; i < page->capacity; i++) {
         if (bits[i / 64] & ((uint64_t)1 << (i % 64))) continue;
-        if (!visitor(heap, page->start + i * page->block_size, page->block_size, arg)) return false;
+        uint8_t* block = page->start + i * page->block_size;
+        void* p = block;
+        size_t size = page->block_size;
+        if (xa__tracking() && !xa__track_visit(page, block, &p, &size)) continue;
+        if (!visitor(heap, p, size, arg)) return false;
       }
     }
   }

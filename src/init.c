@@ -17,6 +17,7 @@
 #include "secure.h"
 #include "segment.h"
 #include "stats.h"
+#include "track.h"
 #include "thread.h"
 #include <string.h>
 
@@ -66,6 +67,7 @@ static void process_init(void) {
   int expect = 0;
   if (atomic_compare_exchange_strong(&process_state, &expect, 1)) {
     xa__secure_init();  /* before any block is freed: the mark is one of its keys */
+    xa__track_init();   /* before the first page */
     xa__purge_set_ended_threads(ended_threads_pass);
     xa__hooks_init();
     xa__options_read();

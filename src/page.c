@@ -119,7 +119,6 @@ void xa__page_extend(xa_page_t* page) {
 
 static bool page_is_huge(const xa_page_t* page) { return xa__page_segment(page)->kind == XA_KIND_HUGE; }
 
-#define XA_DEBUG_FILL 0xEB  /* the bytes of a freed block past its link and mark (debug builds) */
 
 void xa__debug_fill(const xa_page_t* page, xa_block_t* b) {
   if (page_is_huge(page)) return;  /* one block, its memory purged or released: nothing to check */
@@ -162,7 +161,7 @@ xa_block_t* xa__page_take_damaged(xa_page_t* page, xa_block_t* b, const xa_block
 }
 #endif
 
-void xa__page_collect(xa_page_t* page) {
+static void page_collect(xa_page_t* page) {
   if (xa_unlikely(xa__page_flags(page) & XA_PF_CORRUPT)) {
     /* Keep dropping what other threads push: nothing here is trusted. */
     atomic_fetch_and_explicit(&page->xthread_free, XA_XF_NOTIFY, memory_order_acquire);
@@ -219,6 +218,14 @@ void xa__page_collect(xa_page_t* page) {
   xa__stats_page_sync(page);
 }
 
+/* The walks below read links in freed blocks: xalloc's business, not
+ * errors of the program's for valgrind (track.h). */
+void xa__page_collect(xa_page_t* page) {
+  xa__track_quiet_begin();
+  page_collect(page);
+  xa__track_quiet_end();
+}
+
 bool xa__page_notify(xa_page_t* page, bool on) {
   uintptr_t tagged;
   if (on) tagged = atomic_fetch_or_explicit(&page->xthread_free, XA_XF_NOTIFY, memory_order_acq_rel);
@@ -259,7 +266,7 @@ static xa_block_state_t list_search(xa_page_t* page, bool huge, const xa_block_t
   return XA_BLOCK_LIVE;
 }
 
-xa_block_state_t xa__page_block_state(xa_page_t* page, const xa_block_t* b) {
+static xa_block_state_t block_state(xa_page_t* page, const xa_block_t* b) {
   if (xa__page_flags(page) & XA_PF_CORRUPT) return XA_BLOCK_CORRUPT;
   bool huge = page_is_huge(page);
   /* Blocks pushed on xthread_free do not change until the owner takes them. */
@@ -274,7 +281,7 @@ xa_block_state_t xa__page_block_state(xa_page_t* page, const xa_block_t* b) {
   return XA_BLOCK_LIVE;
 }
 
-bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
+static bool free_map(xa_page_t* page, uint64_t* bits) {
   if (xa__page_flags(page) & XA_PF_CORRUPT) return false;
   bool huge = page_is_huge(page);
   const xa_block_t* lists[2] = {page->free, page->local_free};
@@ -290,6 +297,20 @@ bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
     }
   }
   return true;
+}
+
+xa_block_state_t xa__page_block_state(xa_page_t* page, const xa_block_t* b) {
+  xa__track_quiet_begin();
+  xa_block_state_t s = block_state(page, b);
+  xa__track_quiet_end();
+  return s;
+}
+
+bool xa__page_free_map(xa_page_t* page, uint64_t* bits) {
+  xa__track_quiet_begin();
+  bool ok = free_map(page, bits);
+  xa__track_quiet_end();
+  return ok;
 }
 
 /* ---- while profiling ------------------------------------------------------------ */

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "secure.h"
+#include "track.h"
 #include "types.h"
 
 extern XA_INTERNAL xa_page_t xa__page_empty;
@@ -13,9 +14,10 @@ XA_INLINE uint8_t xa__page_flags(const xa_page_t* page) {
   return atomic_load_explicit(&((xa_page_t*)page)->flags, memory_order_relaxed);
 }
 
-/* The local free fast path's bound: any flag sends a free to the slow path. */
+/* The local free fast path's bound: any flag sends a free to the slow path,
+ * and so does tracking (track.h). */
 XA_INLINE void xa__page_limit_update(xa_page_t* page) {
-  page->local_limit = xa__page_flags(page) == 0 ? page->capacity : 0;
+  page->local_limit = xa__page_flags(page) == 0 && !xa__tracking() ? page->capacity : 0;
 }
 XA_INLINE void xa__page_flags_set(xa_page_t* page, uint8_t f) {
   atomic_store_explicit(&page->flags, (uint8_t)(xa__page_flags(page) | f), memory_order_relaxed);
@@ -120,6 +122,7 @@ XA_INTERNAL void xa__page_prof_expose(xa_page_t* page, uint32_t want);
 /* Debug builds: a freed block of a page that is not huge is filled with a
  * pattern past its link and mark (xa__debug_fill), checked when the block is
  * handed out again; a change is a write after free, reported. */
+#define XA_DEBUG_FILL 0xEB
 XA_INTERNAL void xa__debug_fill(const xa_page_t* page, xa_block_t* b);
 XA_INTERNAL void xa__debug_fill_check(const xa_page_t* page, const xa_block_t* b);
 

@@ -51,3 +51,40 @@ void xa__report_corruption(const void* p) {
   xa__stat_add(XA_STAT_corruptions, 1);
   report("heap corruption detected at", p, " (a free list was overwritten; its blocks are leaked, ignored)\n");
 }
+
+/* "xalloc: write past the end of block 0x<p> (size <n>): <k>
+ * bytes after its end hold 0x.. 0x.. ..." -- the bytes found where the
+ * canary was (at most 8), or the overwritten trailer when the size is
+ * unknown. Once per process like the others, unless verbose. */
+void xa__report_overflow(const void* p, size_t n, const uint8_t* at, size_t avail) {
+  xa__stat_add(XA_STAT_overflows, 1);
+  if (atomic_exchange_explicit(&misuse_reported, 1, memory_order_relaxed) && !xa__option(XA_OPT_VERBOSE)) return;
+  static const char hex[] = "0123456789abcdef";
+  char msg[300];
+  size_t len = 0;
+#define PUT(str) for (const char* s_ = (str); *s_ && len < sizeof(msg) - 1; s_++) msg[len++] = *s_
+  PUT("xalloc: write past the end of block 0x");
+  for (int shift = 60; shift >= 0; shift -= 4) msg[len++] = hex[((uintptr_t)p >> shift) & 15];
+  char num[24];
+  if (n == SIZE_MAX) {
+    PUT(" (its size record was overwritten): found");
+  } else {
+    PUT(" (size ");
+    num[xa__format_int((int64_t)n, num)] = 0;
+    PUT(num);
+    PUT("): ");
+    num[xa__format_int((int64_t)(at - (const uint8_t*)p - (ptrdiff_t)n), num)] = 0;
+    PUT(num);
+    PUT(" bytes after its end hold");
+  }
+  for (size_t i = 0; i < avail && i < 8; i++) {
+    msg[len++] = ' ';
+    msg[len++] = '0';
+    msg[len++] = 'x';
+    msg[len++] = hex[at[i] >> 4];
+    msg[len++] = hex[at[i] & 15];
+  }
+  PUT(" (found when it was freed or resized; ignored)\n");
+#undef PUT
+  xa__os_write_err(msg, len);
+}

@@ -20,4 +20,9 @@ XA_INTERNAL void xa__report_corruption(const void* p);
  * (its fill pattern changed). */
 XA_INTERNAL void xa__report_write_after_free(const void* block, const void* at);
 
+/* A tracked block's canary (track.h) was overwritten: the block at p, the
+ * size asked for (SIZE_MAX: unknown, its trailer was overwritten) and the
+ * first damaged bytes (avail of them readable at `at`). */
+XA_INTERNAL void xa__report_overflow(const void* p, size_t n, const uint8_t* at, size_t avail);
+
 #endif

@@ -24,6 +24,7 @@
 #include "os.h"
 #include "segmap.h"
 #include "stats.h"
+#include "track.h"
 #include <string.h>
 
 _Static_assert(sizeof(xa_segment_t) + XA_MAX_PAGES * sizeof(xa_page_t) <= XA_SEGMENT_HEADER,
@@ -75,8 +76,10 @@ static size_t page_bytes(const xa_segment_t* seg, uint32_t i) {
 }
 
 static void purge_range(uint8_t* start, size_t size) {
+  xa__track_quiet_begin();  /* the purge writes a marker into freed memory (os.h) */
   if (xa__option_get(XA_OPT_PURGE_MODE) == XA_PURGE_FREE) xa__os_purge_lazy(start, size);
   else xa__os_purge(start, size);
+  xa__track_quiet_end();
   xa__stat_add(XA_STAT_purged_bytes, (int64_t)size);
   xa__stat_add(XA_STAT_purges, 1);
 }
@@ -124,6 +127,12 @@ static uint64_t segment_purge_pages(xa_segment_t* seg, uint64_t now, bool force)
   return next;
 }
 
+/* The segment's own fields and page descriptors (a huge segment's fit in
+ * the 4 KiB below its block). */
+static size_t header_bytes(const xa_segment_t* seg) {
+  return seg->kind == XA_KIND_HUGE ? 4096 : XA_SEGMENT_HEADER;
+}
+
 /* Lay out seg for pages of `kind`. A reused segment of the same kind keeps
  * its pages' dirty state (the memory is still touched); one of another kind
  * is purged first, so that dirty pages and seg->committed stay exact. */
@@ -155,6 +164,7 @@ static void segment_format(xa_segment_t* seg, xa_kind_t kind, bool fresh) {
     }
     if (due != UINT64_MAX) xa__purge_schedule(due);
   }
+  if (xa__tracking()) xa__track_header_hide(seg, header_bytes(seg));
 }
 
 static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
@@ -191,9 +201,13 @@ static xa_segment_t* segment_map(size_t size, bool* fresh) {
 
 static void segment_unmap(xa_segment_t* seg) {
   size_t size = seg->size;
+  size_t header = header_bytes(seg);
   xa__commit_release(atomic_load_explicit(&seg->committed, memory_order_relaxed));
   if (seg->kind == XA_KIND_HUGE) xa__stat_add(XA_STAT_huge_segments, -1);
   xa__segmap_remove((uintptr_t)seg, size);
+  /* A chunk of the arena stays the arena's (its header is read again, and
+   * hidden again when reused); other memory goes back to the OS. */
+  if (xa__tracking() && !xa__in_arena(seg)) xa__track_header_unhide(seg, header);
   segment_unmap_raw(seg, size);
   xa__stat_add(XA_STAT_os_bytes, -(int64_t)size);
   xa__stat_add(XA_STAT_unmapped_bytes, (int64_t)size);

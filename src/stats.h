@@ -44,7 +44,8 @@
   X(double_frees,    "double frees detected and ignored")                  \
   X(invalid_frees,   "frees of interior or stale pointers ignored")        \
   X(corruptions,     "damaged free lists found (their pages leaked)")     \
-  X(writes_after_free, "writes into freed blocks found (debug builds)")
+  X(writes_after_free, "writes into freed blocks found (debug builds)")  \
+  X(overflows,       "writes past a block's requested size found (debug builds, valgrind)")
 
 typedef enum xa_stat_e {
 #define XA_STAT_ENUM(name, desc) XA_STAT_##name,

@@ -164,6 +164,7 @@ typedef struct xa_tld_s {
   _Atomic(uint64_t) active_ms;   /* owner: clock (ms) of its last slow path that read the clock */
   uint64_t collect_at;           /* owner: clock (ms) of its next look for pages others emptied */
   uint32_t slow_count;           /* owner: paces clock reads on free slow paths */
+  bool track_inner;              /* owner: inside a tracked allocation (track.h): not tracked again */
   uint64_t tid;                  /* OS thread id of the thread using it */
   _Atomic(int) late;             /* made after the thread's exit hook ran: watched for the thread's end */
   xa_tld_stats_t stats;          /* kept across reuse from the pool: totals are since process start */

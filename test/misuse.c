@@ -329,17 +329,23 @@ static void local_cycle(void) {
 static void overflow_double_free(void) {
   unsigned char* ps[8];
   for (int i = 0; i < 8; i++) ps[i] = xa_malloc(BLOCK);
-  /* Find neighbours a, b (b right after a). */
+  /* Find neighbours a, b (b right after a). Blocks are BLOCK apart, or
+   * further in debug builds, whose blocks carry a canary and their size. */
+  size_t stride = SIZE_MAX;
+  for (int i = 0; i + 1 < 8; i++) {
+    if (ps[i + 1] > ps[i] && (size_t)(ps[i + 1] - ps[i]) < stride) stride = (size_t)(ps[i + 1] - ps[i]);
+  }
+  CHECK(stride == BLOCK || (XA_DEBUG && stride > BLOCK && stride <= 2 * BLOCK));
   int a = -1;
   for (int i = 0; i + 1 < 8 && a < 0; i++) {
-    if (ps[i + 1] == ps[i] + BLOCK) a = i;
+    if (ps[i + 1] == ps[i] + stride) a = i;
   }
   CHECK(a >= 0);
   unsigned char* victim = ps[a + 1];
   unsigned char* other = ps[(a + 3) % 8];
   xa_free(other);
   xa_free(victim);  /* local_free: victim -> other */
-  memset(ps[a] + BLOCK, 0x41, 8);  /* 8-byte overflow of a: victim's link */
+  memset(ps[a] + stride, 0x41, 8);  /* overflow of a into victim's link */
   xa_free(other);  /* double free: the check walks victim's damaged link */
   check_distinct(BLOCK, MANY);
   for (int i = 0; i < 8; i++) {

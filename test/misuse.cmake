@@ -14,3 +14,5 @@ endif()
 # elsewhere).
 xa_test(debug_uaf INTERNAL SOURCES debug_uaf.c LABELS misuse TIMEOUT 120)
 set_tests_properties(debug_uaf PROPERTIES SKIP_RETURN_CODE 77)
+xa_test(debug_canary INTERNAL SOURCES debug_canary.c LABELS misuse TIMEOUT 120)
+set_tests_properties(debug_canary PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT "XALLOC_VERBOSE=1")

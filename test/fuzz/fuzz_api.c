@@ -239,7 +239,8 @@ static void adopt(size_t i, void* p, size_t size, size_t align, uint8_t heap, co
   b->holder = heap;
   b->alloc = heap;
   b->usable = xa_usable_size(p);
-  CHECK_MSG(b->usable >= size && b->usable > 0, "%s: usable %zu < size %zu", what, b->usable, size);
+  /* (Debug builds track requested sizes: malloc(0) has 0 usable bytes.) */
+  CHECK_MSG(b->usable >= size && (b->usable > 0 || XA_DEBUG), "%s: usable %zu < size %zu", what, b->usable, size);
   CHECK_MSG(((uintptr_t)p & (align - 1)) == 0, "%s: %p not aligned to %zu", what, p, align);
   fill(b->p, 0, b->usable, b->id);
   g_live += size;
@@ -527,7 +528,8 @@ static bool visitor(const xa_heap_t* heap, void* block, size_t block_size, void*
   for (size_t i = 0; i < MAX_BLOCKS; i++) {
     const block_t* b = &g_blocks[i];
     if (b->p == NULL || b->holder != v->heap) continue;
-    if (b->p >= lo && b->p < lo + block_size) {
+    /* (A tracked block of 0 bytes, debug builds, is visited with size 0.) */
+    if (b->p >= lo && (b->p < lo + block_size || (block_size == 0 && b->p == lo))) {
       CHECK_MSG(b->p + b->size <= lo + block_size, "visit: block %p (%zu) sticks out of [%p, +%zu)", (void*)b->p,
                 b->size, block, block_size);
       found++;
