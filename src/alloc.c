@@ -244,12 +244,9 @@ static void* tracked_realloc(xa_heap_t* heap, xa_page_t* page, void* p, size_t n
     return heap_malloc(heap, 0);
   }
   xa__track_check(page, p);
-  if (xa__page_is_huge(page) && newsize <= n && newsize >= n / 2) {
-    xa__track_moved(page, p, p, n, newsize);  /* shrinks in place, as without tracking */
-    return p;
-  }
   if (xa__page_is_huge(page) && newsize <= PTRDIFF_MAX - XA_TRACK_PAD) {
-    /* As without tracking (mremap, in place), the pad included. */
+    /* As without tracking (mremap, in place, the tail given back), the pad
+     * included; a shrink to half or more that would be copied stays. */
     void* was = p;
     bool sampled = (xa__page_flags(page) & XA_PF_SAMPLED) != 0;
     xa__track_quiet_begin();
@@ -257,7 +254,7 @@ static void* tracked_realloc(xa_heap_t* heap, xa_page_t* page, void* p, size_t n
     xa__track_quiet_end();
     if (xa_unlikely(sampled && p != was)) xa__prof_moved(was, p);
     page = xa__segment_page_of(xa__ptr_segment(p), p);
-    if (r != NULL) {
+    if (r != NULL || (newsize <= n && newsize >= n / 2)) {
       xa__track_moved(page, was, p, n, newsize);
       return p;
     }

@@ -17,7 +17,7 @@ if(NOT WIN32)
   target_compile_definitions(as_loop_xalloc PRIVATE AS_LOOP_XALLOC)
   add_executable(as_limit as_limit.c)
   target_compile_options(as_limit PRIVATE -Wall -Wextra -Werror -fno-builtin)
-  target_compile_definitions(as_limit PRIVATE _GNU_SOURCE)
+  target_compile_definitions(as_limit PRIVATE ${XA_DEFS})  # XA_DEBUG: its blocks are larger
   add_test(NAME as_limit COMMAND as_limit $<TARGET_FILE:as_loop_libc> $<TARGET_FILE:as_loop_xalloc>)
   set_tests_properties(as_limit PROPERTIES LABELS unit TIMEOUT 120 SKIP_RETURN_CODE 77)
   if(CMAKE_CROSSCOMPILING)
