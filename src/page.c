@@ -35,7 +35,7 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   page->block_shift = (uint8_t)shift;
   page->block_inv = inverse_odd(block_size >> shift);
 #if XA_SECURE
-  page->key = xa__secure_page_key();
+  page->key = xa__secure_page_key() | 1;  /* odd: the tag's multiplier (secure.h) */
 #endif
   page->reserved = (uint32_t)(area_size / block_size);
   page->capacity = 0;
