@@ -23,7 +23,13 @@ XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) {
   xa_page_t* page = heap->direct[(size + 7) >> 3];
   xa_block_t* b = page->free;
+#if XA_SECURE
+  /* Returning what xa__page_take returns keeps its damaged-link call a
+   * tail call: no stack frame on the fast path. */
+  if (xa_likely(b != NULL)) return xa__page_take(page, b);
+#else
   if (xa_likely(b != NULL)) xa__page_take(page, b);
+#endif
   return b;
 }
 

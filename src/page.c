@@ -35,7 +35,7 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   page->block_shift = (uint8_t)shift;
   page->block_inv = inverse_odd(block_size >> shift);
 #if XA_SECURE
-  page->key = xa__secure_page_key();
+  page->key = xa__secure_page_key() | 1;  /* odd: the tag's multiplier (secure.h) */
 #endif
   page->reserved = (uint32_t)(area_size / block_size);
   page->capacity = 0;
@@ -74,15 +74,19 @@ static void extend_shuffled(xa_page_t* page, uint8_t* first, size_t n) {
       }
     }
   }
+  /* Byte offsets, not indices: no multiply per block. The progression
+   * visits every block once and is back at its start after n steps. */
+  size_t span = n * page->block_size, step = stride * page->block_size;
+  size_t off = start * page->block_size, first_off = off;
+  uintptr_t key = page->key;
   xa_block_t* head = page->free;
-  size_t k = start;
-  for (size_t i = 0; i < n; i++) {
-    xa_block_t* b = (xa_block_t*)(first + k * page->block_size);
-    xa__block_set_next(page, b, head);
+  do {
+    xa_block_t* b = (xa_block_t*)(first + off);
+    b->next = (xa_block_t*)xa__link_encode(key, b, head);
     head = b;
-    k += stride;
-    if (k >= n) k -= n;
-  }
+    off += step;
+    if (off >= span) off -= span;
+  } while (off != first_off);
   page->free = head;
 }
 #endif

@@ -133,12 +133,19 @@ XA_INTERNAL void xa__debug_fill_check(const xa_page_t* page, const xa_block_t* b
 #if XA_SECURE
 /* xa__page_take when the link failed its check (a tail call: the fast
  * path keeps no stack frame). */
+#if defined(__GNUC__)
+__attribute__((returns_nonnull))  /* b: malloc's fast path then needs no NULL test after the call */
+#endif
 XA_INTERNAL xa_block_t* xa__page_take_damaged(xa_page_t* page, xa_block_t* b, const xa_block_t* next);
 #endif
 XA_INLINE xa_block_t* xa__page_take(xa_page_t* page, xa_block_t* b) {
-  xa_block_t* next = xa__block_next(page, b);
 #if XA_SECURE
-  if (xa_unlikely((uintptr_t)next & 1)) return xa__page_take_damaged(page, b, next);  /* failed its tag */
+  xa_block_t* next;
+  if (xa_unlikely(!xa__link_check(page->key, b, (uintptr_t)b->next, &next))) {
+    return xa__page_take_damaged(page, b, next);
+  }
+#else
+  xa_block_t* next = xa__block_next(page, b);
 #endif
   page->free = next;
   page->used++;

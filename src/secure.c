@@ -26,7 +26,7 @@ void xa__secure_init(void) {
    * so nothing else may be computable from it. */
   key_secret[1] = xa__os_random_u64();
 #if XA_SECURE
-  xa__secure_inbox_key = (uintptr_t)xa__os_random_u64();
+  xa__secure_inbox_key = (uintptr_t)xa__os_random_u64() | 1;  /* odd: the tag's multiplier */
   /* Bits 0-3 set: no 16-aligned pointer and no small count equals it. */
   xa__secure_freed_mark = (uintptr_t)xa__os_random_u64() | 15;
 #endif

@@ -30,24 +30,35 @@ XA_INTERNAL uintptr_t xa__secure_page_key(void);
 
 #if XA_SECURE
 /* A stored link is (next | tag << 48) ^ key: block addresses fit in 48 bits
- * (user space on x86-64 and aarch64), the top 16 bits carry a tag, a keyed
- * hash of the link and of the block that holds it. Any change to the stored
- * word (a planted address, one flipped bit, a counter incremented after
- * free) fails the tag with probability 1 - 2^-16. A failed tag decodes to
- * next | 1: never NULL, never a block start, so every caller's check (the
- * pop in xa__page_take, the walks' block checks, the inbox drain's
- * alignment check) rejects it. */
+ * (user space on x86-64 and aarch64), the top 16 bits carry a tag, the top
+ * 16 bits of (next + at) * key, at the block that holds the link. Keys are
+ * odd (a multiplier must be) and secret, so the tag is a keyed hash of the
+ * link and of its place: how a change of either moves the tag depends on
+ * the key, too. Any change to the stored word (a planted address, one
+ * flipped bit, a counter incremented after free) fails the tag with
+ * probability about 1 - 2^-16. A failed tag decodes to next | 1: never
+ * NULL, never a block start, so every walk's check (the walks' block
+ * checks, the inbox drain's alignment check) rejects it; the pop
+ * (xa__page_take) branches on xa__link_check directly. */
 #define XA_LINK_BITS 48
-XA_INLINE uintptr_t xa__link_tag(uintptr_t key, const xa_block_t* at, uintptr_t next) {
-  return (((next ^ key) + (uintptr_t)at) * (uintptr_t)0x9E3779B97F4A7C15ull) >> XA_LINK_BITS;
-}
+#define XA_LINK_MASK ((((uintptr_t)1) << XA_LINK_BITS) - 1)
 XA_INLINE uintptr_t xa__link_encode(uintptr_t key, const xa_block_t* at, const xa_block_t* next) {
-  return ((uintptr_t)next | (xa__link_tag(key, at, (uintptr_t)next) << XA_LINK_BITS)) ^ key;
+  uintptr_t h = ((uintptr_t)next + (uintptr_t)at) * key;  /* unsigned: wraps */
+  return ((uintptr_t)next ^ key) ^ ((h >> XA_LINK_BITS) << XA_LINK_BITS);
+}
+/* Decode `stored`, the link held at `at`, into *next; false if its tag
+ * fails. One multiply; one shift compares the tag with the hash's top bits
+ * (x ^ hash has its top 16 bits clear for a valid link). */
+XA_INLINE bool xa__link_check(uintptr_t key, const xa_block_t* at, uintptr_t stored, xa_block_t** next) {
+  uintptr_t x = stored ^ key;
+  uintptr_t n = x & XA_LINK_MASK;
+  *next = (xa_block_t*)n;
+  return (((n + (uintptr_t)at) * key) ^ x) >> XA_LINK_BITS == 0;
 }
 XA_INLINE xa_block_t* xa__link_decode(uintptr_t key, const xa_block_t* at, uintptr_t stored) {
-  uintptr_t x = stored ^ key;
-  uintptr_t next = x & (((uintptr_t)1 << XA_LINK_BITS) - 1);
-  return (xa_block_t*)(next | (uintptr_t)((x >> XA_LINK_BITS) != xa__link_tag(key, at, next)));
+  xa_block_t* next;
+  bool ok = xa__link_check(key, at, stored, &next);
+  return (xa_block_t*)((uintptr_t)next | (uintptr_t)!ok);
 }
 #define XA_PAGE_KEY(page) ((page)->key)
 #define XA_INBOX_KEY xa__secure_inbox_key

@@ -12,6 +12,10 @@
  *                exactly one of each pair goes on, the other is reported as
  *                a double free, and no free list is damaged.
  *   order        a fresh page does not hand out its blocks in address order.
+ *   forge        whoever knows the scheme but not the key flips a bit of a
+ *                stored link (or moves a stored link to another block) and
+ *                XORs its tag with the difference most likely to make it
+ *                pass: it passes about 2^-16 of the time, for every bit.
  *
  * Linked with libxalloc-secure (XA_SECURE=1: the internal headers must see
  * the same layout). stderr reports are expected; they are counted through
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secure.h"
 #include "stats.h"
 #include "xalloc.h"
 #include "xa_test.h"
@@ -175,11 +180,57 @@ static void test_order(void) {
   printf("order: %d of %d consecutive allocations were address neighbours\n", ascending, N - 1);
 }
 
+/* ---- forge ---------------------------------------------------------------------------- */
+
+static uint64_t forge_rng = 0x9E3779B97F4A7C15ull;
+static uint64_t forge_next(void) {  /* xorshift64: test data only */
+  forge_rng ^= forge_rng << 13;
+  forge_rng ^= forge_rng >> 7;
+  forge_rng ^= forge_rng << 17;
+  return forge_rng;
+}
+
+static void test_forge(void) {
+  /* Changes: link bit j (4..47, a 16-aligned link), or the link's block
+   * moved 16 << m bytes (m 0..11) within its 64 KiB page. For each, the
+   * tag difference the change needs, over 2^16 keys and places: the most
+   * frequent one is the attacker's best guess. Uniform: a few of 2^16. A
+   * public multiplier (the tag before cd0c1dd) gave up to 3,508. */
+  enum { SAMPLES = 1 << 16, LIMIT = 64 };
+  static uint32_t hist[1 << 16];
+  uint32_t worst = 0;
+  int worst_change = 0;
+  for (int c = 4; c < 48 + 12; c++) {
+    memset(hist, 0, sizeof(hist));
+    for (int i = 0; i < SAMPLES; i++) {
+      uintptr_t key = xa__secure_page_key() | 1;  /* as xa__page_init sets it */
+      uintptr_t page = (uintptr_t)(forge_next() & (((uint64_t)1 << 46) - 1)) & ~(uintptr_t)0xFFFF;
+      uintptr_t at = page + (uintptr_t)(forge_next() & 0xFFF0), next = page + (uintptr_t)(forge_next() & 0xFFF0);
+      uintptr_t at2 = at, next2 = next;
+      if (c < 48) next2 ^= (uintptr_t)1 << c;
+      else at2 += (uintptr_t)16 << (c - 48);
+      uintptr_t s1 = xa__link_encode(key, (const xa_block_t*)at, (const xa_block_t*)next);
+      uintptr_t s2 = xa__link_encode(key, (const xa_block_t*)at2, (const xa_block_t*)next2);
+      hist[(s1 ^ s2 ^ next ^ next2) >> XA_LINK_BITS]++;
+    }
+    for (int d = 0; d < (1 << 16); d++) {
+      if (hist[d] > worst) {
+        worst = hist[d];
+        worst_change = c;
+      }
+    }
+  }
+  CHECK_MSG(worst <= LIMIT, "change %d: one tag difference fits %u of %d keys and places", worst_change, worst,
+            SAMPLES);
+  printf("forge: best guess of a changed link's tag passes at most %u of %d times\n", worst, SAMPLES);
+}
+
 int main(void) {
   test_order();
   test_overflow();
   test_stale_increment();
   test_race();
+  test_forge();
   printf("secure_links: ok\n");
   return 0;
 }
