@@ -223,17 +223,19 @@ static void free_slow(xa_segment_t* seg, void* p, bool drained) {
 /* Every free while tracking (track.h): a live block's canary is checked and
  * valgrind told, before the block can be handed out again; then the free
  * proceeds (and judges p) as without tracking, where valgrind does not look.
- * The blocks a tracked allocation frees itself were never tracked. */
+ * A block whose trailer says freed is a double free: only the free that
+ * untagged it goes on (of two at once, exactly one). The blocks a tracked
+ * allocation frees itself were never tracked. */
 static XA_NOINLINE void free_tracked(xa_segment_t* seg, void* p) {
   xa_tld_t* tld = xa__tls_tld_get();
   xa_page_t* page = xa__segment_page_of(seg, p);
   if (!tld->track_inner && xa__segmap_is_segment((uintptr_t)seg)) {
-    size_t n;
-    if (xa__page_block_checked(seg, page, p) != NULL && !(xa__page_flags(page) & XA_PF_CORRUPT) &&
-        xa__track_state(page, p, &n) != XA_TRACK_FREED) {
-      xa__track_release(page, p);
-    } else {
+    if (xa__page_block_checked(seg, page, p) == NULL || (xa__page_flags(page) & XA_PF_CORRUPT)) {
+      xa__track_invalid_free(p);  /* the free path reports it */
+    } else if (!xa__track_release(page, p)) {
       xa__track_invalid_free(p);
+      xa__report_double_free(p);
+      return;
     }
   }
   xa__track_quiet_begin();

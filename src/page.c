@@ -124,15 +124,21 @@ void xa__page_extend(xa_page_t* page) {
 static bool page_is_huge(const xa_page_t* page) { return xa__page_segment(page)->kind == XA_KIND_HUGE; }
 
 
+/* The fill spares a tracked block's trailer (track.h): it tells a freed
+ * block from a damaged one. */
+static size_t fill_end(const xa_page_t* page) {
+  return page->block_size - (xa__tracking() ? XA_TRACK_TRAILER : 0);
+}
+
 void xa__debug_fill(const xa_page_t* page, xa_block_t* b) {
   if (page_is_huge(page)) return;  /* one block, its memory purged or released: nothing to check */
-  memset((uint8_t*)b + sizeof(xa_block_t), XA_DEBUG_FILL, page->block_size - sizeof(xa_block_t));
+  memset((uint8_t*)b + sizeof(xa_block_t), XA_DEBUG_FILL, fill_end(page) - sizeof(xa_block_t));
 }
 
 void xa__debug_fill_check(const xa_page_t* page, const xa_block_t* b) {
   if (page_is_huge(page)) return;
   const uint8_t* p = (const uint8_t*)b + sizeof(xa_block_t);
-  const uint8_t* end = (const uint8_t*)b + page->block_size;
+  const uint8_t* end = (const uint8_t*)b + fill_end(page);
   for (; p < end; p++) {
     if (*p != XA_DEBUG_FILL) {
       xa__report_write_after_free(b, p);

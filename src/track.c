@@ -87,13 +87,6 @@ void xa__track_handout(const xa_page_t* page, void* p, size_t n, bool zeroed) {
 #endif
 }
 
-static bool filled(const uint8_t* at, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (at[i] != XA_DEBUG_FILL) return false;
-  }
-  return true;
-}
-
 /* What the trailer of the block holding p says; *n is the size asked for
  * when live. */
 static xa_track_state_t trailer_state(const xa_page_t* page, const void* p, size_t* n) {
@@ -103,48 +96,67 @@ static xa_track_state_t trailer_state(const xa_page_t* page, const void* p, size
   uint64_t trailer[2];
   xa__track_quiet_begin();
   memcpy(trailer, t, sizeof(trailer));
-  /* Debug builds fill a freed block, trailer included. */
-  bool fill = XA_DEBUG && filled(t, XA_TRACK_TRAILER);
   xa__track_quiet_end();
   uint64_t off = (uint64_t)((const uint8_t*)p - block);
   size_t room = (size_t)(t - (const uint8_t*)p);
   *n = (size_t)trailer[0];
   if (trailer[1] == (off | LIVE_TAG) && room >= 8 && trailer[0] <= room - 8) return XA_TRACK_LIVE;
-  if (trailer[1] == off || fill) return XA_TRACK_FREED;
+  if (trailer[1] == off) return XA_TRACK_FREED;
   return XA_TRACK_DAMAGED;
+}
+
+static void report_damaged(const xa_page_t* page, const void* p) {
+  uint8_t* end;
+  block_bounds(page, p, &end);
+  xa__track_quiet_begin();
+  xa__report_overflow(p, SIZE_MAX, end - XA_TRACK_TRAILER, XA_TRACK_TRAILER);
+  xa__track_quiet_end();
 }
 
 xa_track_state_t xa__track_state(const xa_page_t* page, const void* p, size_t* n) {
   xa_track_state_t s = trailer_state(page, p, n);
-  if (s == XA_TRACK_DAMAGED) {
-    uint8_t* end;
-    block_bounds(page, p, &end);
-    xa__report_overflow(p, SIZE_MAX, end - XA_TRACK_TRAILER, XA_TRACK_TRAILER);
-  }
+  if (s == XA_TRACK_DAMAGED) report_damaged(page, p);
   return s;
 }
 
-void xa__track_check(const xa_page_t* page, const void* p) {
-  size_t n;
-  if (trailer_state(page, p, &n) != XA_TRACK_LIVE) return;  /* reported by xa__track_state */
+/* The canary of a live block of n bytes at p: false (reported) if damaged. */
+static bool canary_ok(const xa_page_t* page, const void* p, size_t n) {
   uint8_t* end;
   block_bounds(page, p, &end);
   const uint8_t* canary_end = end - XA_TRACK_TRAILER;
   xa__track_quiet_begin();
   const uint8_t* c = (const uint8_t*)p + n;
   while (c < canary_end && *c == XA_CANARY) c++;
+  if (c < canary_end) xa__report_overflow(p, n, c, (size_t)(canary_end - c));
   xa__track_quiet_end();
-  if (c < canary_end) {
-    xa__report_overflow(p, n, c, (size_t)(canary_end - c));
-    trailer_write(page, (void*)p, n, true);  /* once: a later check of the block finds it whole */
-  }
+  return c == canary_end;
 }
 
-void xa__track_release(const xa_page_t* page, void* p) {
+void xa__track_check(const xa_page_t* page, const void* p) {
   size_t n;
-  xa__track_check(page, p);
-  if (trailer_state(page, p, &n) == XA_TRACK_LIVE) trailer_write(page, p, n, false);
+  if (trailer_state(page, p, &n) != XA_TRACK_LIVE) return;  /* reported by xa__track_state */
+  if (!canary_ok(page, p, n)) trailer_write(page, (void*)p, n, true);  /* reported once */
+}
+
+bool xa__track_release(const xa_page_t* page, void* p) {
+  uint8_t* end;
+  uint8_t* block = block_bounds(page, p, &end);
+  uint64_t off = (uint64_t)((uint8_t*)p - block);
+  /* One freer wins the untagging: of two threads freeing the block at once,
+   * the other sees it freed (the free path then reports the double free). */
+  uint64_t* tag = (uint64_t*)(end - sizeof(uint64_t));
+  uint64_t expect = off | LIVE_TAG;
+  xa__track_quiet_begin();
+  bool won = __atomic_compare_exchange_n(tag, &expect, off, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  uint64_t n;
+  memcpy(&n, end - XA_TRACK_TRAILER, sizeof(n));
+  xa__track_quiet_end();
+  if (!won && expect == off) return false;
+  size_t room = (size_t)(end - XA_TRACK_TRAILER - (uint8_t*)p);
+  if (!won || room < 8 || n > room - 8) report_damaged(page, p);
+  else canary_ok(page, p, (size_t)n);
   xa__track_invalid_free(p);  /* for valgrind, a valid one */
+  return true;
 }
 
 void xa__track_invalid_free(void* p) {
@@ -190,7 +202,7 @@ bool xa__track_visit(const xa_page_t* page, const uint8_t* block, void** p, size
 void xa__track_destroyed(const xa_page_t* page, const uint8_t* block) {
   void* p;
   size_t n;
-  if (xa__track_visit(page, block, &p, &n)) xa__track_release(page, p);
+  if (xa__track_visit(page, block, &p, &n)) (void)xa__track_release(page, p);
 }
 
 void xa__track_header_hide(void* seg, size_t header) {

@@ -46,7 +46,7 @@ XA_INTERNAL void xa__track_handout(const xa_page_t* page, void* p, size_t n, boo
  * overflow reached the trailer) is reported. */
 typedef enum xa_track_state_e {
   XA_TRACK_LIVE,     /* handed out at p; *n is the size asked for */
-  XA_TRACK_FREED,    /* freed (a double free, or a block in transit) */
+  XA_TRACK_FREED,    /* freed (a double free, or a block in transit); debug fills spare the trailer */
   XA_TRACK_DAMAGED,  /* unknown: the trailer was overwritten */
 } xa_track_state_t;
 XA_INTERNAL xa_track_state_t xa__track_state(const xa_page_t* page, const void* p, size_t* n);
@@ -55,10 +55,12 @@ XA_INTERNAL xa_track_state_t xa__track_state(const xa_page_t* page, const void* 
  * the block, the size asked for and the bytes found. */
 XA_INTERNAL void xa__track_check(const xa_page_t* page, const void* p);
 
-/* p, live or damaged, is about to be freed (the free path judges it
- * again): its canary is checked, it is marked freed and valgrind is told,
- * before the block can be handed out again. */
-XA_INTERNAL void xa__track_release(const xa_page_t* page, void* p);
+/* p is about to be freed (the free path judges it again): if its trailer
+ * says live, it is untagged (atomically: one of two racing freers wins),
+ * its canary checked and valgrind told, before the block can be handed out
+ * again; also for a damaged trailer (reported). False when the block was
+ * freed already. */
+XA_INTERNAL bool xa__track_release(const xa_page_t* page, void* p);
 
 /* The live tracked block of n bytes at was is now at now (the same address
  * when resized in place, newsize <= xa__track_room, or grown in place by a
