@@ -266,6 +266,7 @@ static int maps_child(void) {
   enum { MAX_FILL = 70000 };
   static void* fill[MAX_FILL];
   size_t filled = 0;
+  xa_collect(true);  /* no cached segment: every huge block needs new mappings */
   void* keep = xa_malloc(2u << 20);  /* grown under pressure below */
   CHECK(keep != NULL);
   memset(keep, 0x42, 2u << 20);
@@ -279,15 +280,18 @@ static int maps_child(void) {
   int got = 0, refused = 0, grew = 0;
   for (int slack = 0; slack <= 6 && filled > 8; slack++) {
     for (int k = 0; k < slack; k++) munmap(fill[--filled], page_size);
+    fprintf(stderr, "%smaps: slack %d:", slack ? "\n" : "", slack);
     for (int t = 0; t < 4; t++) {
       errno = 0;
       void* p = xa_malloc((1u << 20) + (size_t)t * 8192);
       if (p == NULL) {
         CHECK_MSG(errno == ENOMEM, "a refused huge block sets ENOMEM (errno %d)", errno);
         refused++;
+        fprintf(stderr, " refused");
         continue;
       }
       got++;
+      fprintf(stderr, " got");
       check_huge(p, false, "huge block near the mapping limit");
       xa_free(p);
     }
@@ -296,17 +300,19 @@ static int maps_child(void) {
     void* n = xa_realloc(keep, want);
     if (n == NULL) {
       CHECK(errno == ENOMEM);
+      fprintf(stderr, " no-growth");
       CHECK(((unsigned char*)keep)[(2u << 20) - 1] == 0x42);
     } else {
       keep = n;
       grew++;
+      fprintf(stderr, " grew");
       CHECK(((unsigned char*)keep)[(2u << 20) - 1] == 0x42);
       memset((unsigned char*)keep + (2u << 20), 0x42, want - (2u << 20));
       check_huge(keep, false, "huge block grown near the mapping limit");
     }
   }
-  printf("maps: %zu mappings filled; %d huge blocks with guards, %d refused (ENOMEM), %d growths\n", filled, got,
-         refused, grew);
+  fprintf(stderr, "\nmaps: %zu mappings filled; %d huge blocks with guards, %d refused (ENOMEM), %d growths\n",
+          filled, got, refused, grew);
   CHECK(refused > 0);  /* the limit was reached */
   fflush(stdout);
   return 0;
