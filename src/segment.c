@@ -175,6 +175,19 @@ static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
 /* Bytes at the end of a huge segment's mapping that no block may use. */
 static size_t huge_guard(void) { return XA_SECURE ? xa__os_page_size() : 0; }
 
+/* A huge segment whose guard page is readable: setting it after a remap
+ * failed (another thread took the mapping slot). The block does not reach
+ * that page; the next resize sets the guard again, and the segment is
+ * unmapped rather than cached when freed. */
+static bool seg_unguarded(const xa_segment_t* seg) {
+#if XA_SECURE
+  return seg->unguarded != 0;
+#else
+  (void)seg;
+  return false;
+#endif
+}
+
 #if XA_SECURE
 static bool segment_guard_set(xa_segment_t* seg, size_t size, bool huge) {
   size_t ps = xa__os_page_size();
@@ -202,6 +215,7 @@ static xa_segment_t* segment_map(size_t size, bool huge, bool* fresh) {
     return NULL;
   }
 #if XA_SECURE
+  seg->unguarded = 0;
   if (!segment_guard_set(seg, size, huge)) {  /* vm.max_map_count reached: fail like a refused mapping */
     xa__verbose("the OS refused a guard page (mprotect) for a segment at:", (uintptr_t)seg);
     segment_unmap_raw(seg, size);
@@ -379,7 +393,7 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   if (seg->kind == XA_KIND_HUGE) {
     /* Owned by nobody while cached (a stale free is a cross-thread free). */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
-    if (huge_cache_put(seg)) return;
+    if (!(XA_SECURE && seg_unguarded(seg)) && huge_cache_put(seg)) return;
   } else if (seg->size == XA_SEGMENT_SIZE && tld->cache_count < cache_capacity()) {
     /* Owned by nobody while cached: a stale free into it takes the
      * cross-thread path and cannot disturb the owner's bookkeeping. */
@@ -571,9 +585,18 @@ size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
  * be set: the mapping then stays as it was. */
 static bool huge_shrink(xa_segment_t* seg, size_t new_size) {
   size_t old_size = seg->size;
+  if (XA_SECURE && new_size == old_size && seg_unguarded(seg)) {
+#if XA_SECURE
+    if (!xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), false)) return false;
+    seg->unguarded = 0;
+#endif
+  }
   if (new_size >= old_size || xa__in_arena(seg)) return true;  /* an arena chunk stays whole */
   /* The new guard first: the pages before it stay valid either way. */
   if (XA_SECURE && !xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), false)) return false;
+#if XA_SECURE
+  seg->unguarded = 0;  /* a readable old guard page goes with the tail */
+#endif
   xa__segmap_shrink((uintptr_t)seg, old_size, new_size);
   __atomic_store_n(&seg->size, new_size, __ATOMIC_RELAXED);
   if (!xa__os_shrink(seg, old_size, new_size)) {  /* not supported here: keep it all */
@@ -650,8 +673,12 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   /* The guard at the (new) end. Opening the old one gave back the mapping
    * slot this takes, so only another thread mapping meanwhile at
    * vm.max_map_count makes it fail: the block then keeps its old size (the
-   * caller copies it, or fails with ENOMEM) but has lost its guard. */
+   * caller copies it, or fails with ENOMEM), without a guard until a later
+   * resize sets one (seg_unguarded). */
   bool guarded = !XA_SECURE || xa__os_protect((uint8_t*)now + mapped - huge_guard(), huge_guard(), false);
+#if XA_SECURE
+  now->unguarded = !guarded;
+#endif
   if (!guarded) xa__verbose("the OS refused a guard page (mprotect) after a moved huge block at:", (uintptr_t)now);
   /* mmap never hands out addresses beyond the map's 48 bits unless asked
    * to (nothing here asks). The one way this can fail is a new leaf of the
