@@ -1,7 +1,8 @@
 # The secure build, built alongside the normal one (docs/secure.md):
 # libxalloc-secure.so and libxalloc-secure.a, the same sources compiled with
 # XA_SECURE=1 (encoded and checked free-list links, randomised free-list
-# order, a secret free mark set atomically by cross-thread frees). A program
+# order, a secret free mark set atomically by cross-thread frees, guard pages
+# before each segment's first block area and after each huge block). A program
 # picks it at link time (-lxalloc-secure, xalloc::xalloc-secure) or at run
 # time (LD_PRELOAD, or XALLOC_LIB=.../libxalloc-secure.so xalloc-run). Not on
 # Windows yet.

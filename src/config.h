@@ -42,10 +42,17 @@
 #define XA_SEGMENT_SIZE    ((size_t)1 << XA_SEGMENT_SHIFT)
 #define XA_SEGMENT_MASK    (XA_SEGMENT_SIZE - 1)
 
-/* Header at the start of every segment: segment fields plus page descriptors.
- * 8 KiB so that page 0 starts 8 KiB-aligned (power-of-two blocks stay
- * naturally aligned). */
-#define XA_SEGMENT_HEADER  ((size_t)8 << 10)
+/* Header at the start of every segment: segment fields plus page descriptors
+ * (XA_SEGMENT_META). 8 KiB so that page 0 starts 8 KiB-aligned (power-of-two
+ * blocks stay naturally aligned). The secure build follows the descriptors
+ * with a guard (8 KiB, inaccessible: an underflow of page 0's first block
+ * faults instead of rewriting them), so its page 0 starts at 16 KiB. */
+#define XA_SEGMENT_META    ((size_t)8 << 10)
+#if XA_SECURE
+#define XA_SEGMENT_HEADER  ((size_t)16 << 10)
+#else
+#define XA_SEGMENT_HEADER  XA_SEGMENT_META
+#endif
 
 #define XA_SMALL_PAGE_SHIFT  16                         /* 64 KiB */
 #define XA_MEDIUM_PAGE_SHIFT 19                         /* 512 KiB */

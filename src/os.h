@@ -20,6 +20,12 @@ XA_INTERNAL void* xa__os_reserve(size_t size, size_t align);
 /* Make part of a reservation readable and writable (reads as zero). */
 XA_INTERNAL bool xa__os_make_usable(void* p, size_t size);
 
+/* Make [p, p + size) (page multiples, inside one of our mappings)
+ * inaccessible (access false: a guard page, the secure build), or readable
+ * and writable again. False when the OS refuses (Linux: ENOMEM when the
+ * split mapping would exceed vm.max_map_count); errno is left as it was. */
+XA_INTERNAL bool xa__os_protect(void* p, size_t size, bool access);
+
 /* Return memory obtained from xa__os_alloc_aligned (the whole range). */
 XA_INTERNAL void xa__os_free(void* p, size_t size);
 

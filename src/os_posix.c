@@ -116,6 +116,13 @@ bool xa__os_make_usable(void* p, size_t size) {
   return r == 0;
 }
 
+bool xa__os_protect(void* p, size_t size, bool access) {
+  int saved = errno;
+  int r = mprotect(p, size, access ? PROT_READ | PROT_WRITE : PROT_NONE);
+  errno = saved;
+  return r == 0;
+}
+
 void xa__os_free(void* p, size_t size) {
   if (p == NULL || size == 0) return;
   os_munmap(p, xa_align_up(size, xa__os_page_size()));

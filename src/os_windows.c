@@ -109,6 +109,16 @@ bool xa__os_make_usable(void* p, size_t size) {
   return ok;
 }
 
+/* (The secure build, the only user, is not built on Windows yet. A port
+ * must also keep xa__os_purge's recommit from opening a guard again.) */
+bool xa__os_protect(void* p, size_t size, bool access) {
+  DWORD err = GetLastError();
+  DWORD old;
+  bool ok = VirtualProtect(p, size, access ? PAGE_READWRITE : PAGE_NOACCESS, &old) != 0;
+  SetLastError(err);
+  return ok;
+}
+
 bool xa__os_commit(void* p, size_t size) { return size == 0 || xa__os_make_usable(p, size); }
 
 bool xa__os_purge(void* p, size_t size) {

@@ -27,8 +27,8 @@
 #include "track.h"
 #include <string.h>
 
-_Static_assert(sizeof(xa_segment_t) + XA_MAX_PAGES * sizeof(xa_page_t) <= XA_SEGMENT_HEADER,
-               "segment header must fit in XA_SEGMENT_HEADER");
+_Static_assert(sizeof(xa_segment_t) + XA_MAX_PAGES * sizeof(xa_page_t) <= XA_SEGMENT_META,
+               "segment header must fit in XA_SEGMENT_META");
 
 /* ---- lists of the owner ---------------------------------------------------- */
 
@@ -171,12 +171,51 @@ static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
   if (!xa__arena_segment_free(seg)) xa__os_free(seg, size);
 }
 
+/* ---- guard pages (secure build) ----------------------------------------------
+ * Inaccessible OS pages: in a standard segment, [XA_SEGMENT_META,
+ * XA_SEGMENT_HEADER) between the page descriptors and page 0; in a huge one,
+ * the last OS page of its mapping, right after the block (so seg->size
+ * counts it). They are set when a segment is mapped and stay until it is
+ * unmapped: purges only madvise, the thread's cache keeps segments as they
+ * are, a released arena chunk keeps its guard (every standard segment has
+ * it at the same place, and huge segments never come from the arena in this
+ * build), and a huge segment's guard moves only where its end moves
+ * (huge_shrink, xa__segment_huge_resize). */
+
+/* Bytes at the end of a huge segment's mapping that no block may use. */
+static size_t huge_guard(void) { return XA_SECURE ? xa__os_page_size() : 0; }
+
+/* A huge segment whose guard page is readable: setting it after a remap
+ * failed (another thread took the mapping slot). The block does not reach
+ * that page; the next resize sets the guard again, and the segment is
+ * unmapped rather than cached when freed. */
+static bool seg_unguarded(const xa_segment_t* seg) {
+#if XA_SECURE
+  return seg->unguarded != 0;
+#else
+  (void)seg;
+  return false;
+#endif
+}
+
+#if XA_SECURE
+static bool segment_guard_set(xa_segment_t* seg, size_t size, bool huge) {
+  size_t ps = xa__os_page_size();
+  if (huge) return xa__os_protect((uint8_t*)seg + size - ps, ps, false);
+  size_t from = xa_align_up(XA_SEGMENT_META, ps);
+  if (from >= XA_SEGMENT_HEADER) return true;  /* OS pages above 8 KiB: no room for one */
+  return xa__os_protect((uint8_t*)seg + from, XA_SEGMENT_HEADER - from, false);
+}
+#endif
+
 /* A new segment of size bytes: standard ones from the arena when possible.
  * *fresh tells whether it reads as zero. */
-static xa_segment_t* segment_map(size_t size, bool* fresh) {
+static xa_segment_t* segment_map(size_t size, bool huge, bool* fresh) {
   xa_segment_t* seg = NULL;
   *fresh = true;
-  if (size == XA_SEGMENT_SIZE) seg = xa__arena_segment_alloc(fresh);
+  /* (The secure build keeps huge segments out of the arena: their guard
+   * would be inside a chunk that a standard segment may use next.) */
+  if (size == XA_SEGMENT_SIZE && !(XA_SECURE && huge)) seg = xa__arena_segment_alloc(fresh);
   if (seg == NULL) {
     *fresh = true;
     seg = xa__os_alloc_aligned(size, XA_SEGMENT_SIZE);
@@ -185,6 +224,16 @@ static xa_segment_t* segment_map(size_t size, bool* fresh) {
     xa__verbose("the OS refused a segment of bytes:", size);
     return NULL;
   }
+#if XA_SECURE
+  seg->unguarded = 0;
+  if (!segment_guard_set(seg, size, huge)) {  /* vm.max_map_count reached: fail like a refused mapping */
+    xa__verbose("the OS refused a guard page (mprotect) for a segment at:", (uintptr_t)seg);
+    segment_unmap_raw(seg, size);
+    return NULL;
+  }
+#else
+  (void)huge;
+#endif
   if (!xa__segmap_add((uintptr_t)seg, size)) {  /* beyond the address map: not usable */
     segment_unmap_raw(seg, size);
     return NULL;
@@ -260,7 +309,7 @@ static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
     xa__stat_add(XA_STAT_cache_hits, 1);
   } else {
     if (!xa__commit_charge(XA_SEGMENT_HEADER)) return NULL;
-    seg = segment_map(XA_SEGMENT_SIZE, &fresh);
+    seg = segment_map(XA_SEGMENT_SIZE, false, &fresh);
     if (seg == NULL) {
       xa__commit_release(XA_SEGMENT_HEADER);
       return NULL;
@@ -358,7 +407,7 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   if (seg->kind == XA_KIND_HUGE) {
     /* Owned by nobody while cached (a stale free is a cross-thread free). */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
-    if (huge_cache_put(seg)) return;
+    if (!(XA_SECURE && seg_unguarded(seg)) && huge_cache_put(seg)) return;
   } else if (seg->size == XA_SEGMENT_SIZE && tld->cache_count < cache_capacity()) {
     /* Owned by nobody while cached: a stale free into it takes the
      * cross-thread path and cannot disturb the owner's bookkeeping. */
@@ -471,8 +520,11 @@ _Static_assert(sizeof(xa_segment_t) + sizeof(xa_page_t) <= 4096, "a huge segment
  * size, within the mapping. */
 static size_t huge_block_size(const xa_segment_t* seg, size_t offset, size_t size) {
   size_t bs = xa_align_up(size, xa__os_page_size());
-  return bs < seg->size - offset ? bs : seg->size - offset;
+  size_t room = seg->size - offset - huge_guard();
+  return bs < room ? bs : room;
 }
+
+static bool huge_shrink(xa_segment_t* seg, size_t new_size);
 
 xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool* fresh) {
   if (align < 16) align = 16;
@@ -482,12 +534,25 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   /* Only what the block needs is mapped (the start is still 4 MiB-aligned):
    * under an address-space limit every page of it counts. The rest of the
    * last 4 MiB chunk is not ours; nothing takes a pointer there for one. */
-  size_t seg_size = xa_align_up(offset + size, xa__os_page_size());
-  size_t need = seg_size;  /* what the block may touch, header included */
+  size_t seg_size = xa_align_up(offset + size, xa__os_page_size()) + huge_guard();
+  size_t need = seg_size;  /* what the block may touch, header (and guard) included */
   bool zeroed = false;
   xa_segment_t* seg = huge_cache_take(seg_size);
+  /* The guard goes right after the block: a larger cached segment is cut to
+   * size (its guard set at the new end first). */
+  if (XA_SECURE && seg != NULL && seg->size > seg_size && !huge_shrink(seg, seg_size)) {
+    segment_unmap(seg);
+    seg = NULL;
+  }
   if (seg != NULL) {
     size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
+#if XA_SECURE
+    if (had > seg->size) {  /* the cut-off tail went back */
+      atomic_store_explicit(&seg->committed, seg->size, memory_order_relaxed);
+      xa__commit_release(had - seg->size);
+      had = seg->size;
+    }
+#endif
     if (need > had) {
       if (!xa__commit_charge(need - had)) {
         segment_unmap(seg);
@@ -498,7 +563,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
     xa__stat_add(XA_STAT_cache_hits, 1);
   } else {
     if (!xa__commit_charge(need)) return NULL;
-    seg = segment_map(seg_size, &zeroed);
+    seg = segment_map(seg_size, true, &zeroed);
     if (seg == NULL) {
       xa__commit_release(need);
       return NULL;
@@ -524,24 +589,39 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
 }
 
 size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
-  return seg->size - (size_t)(page->start - (const uint8_t*)seg);
+  return seg->size - (size_t)(page->start - (const uint8_t*)seg) - huge_guard();
 }
 
 /* Shrink: give back the whole pages past the block's new end. The header
  * stays where it is, so readers in other threads (xa_is_in_heap_region)
- * need not be waited for; they compare with the size, stored first. */
-static void huge_shrink(xa_segment_t* seg, size_t new_size) {
+ * need not be waited for; they compare with the size, stored first.
+ * False only in the secure build, when the guard at the new end could not
+ * be set: the mapping then stays as it was. */
+static bool huge_shrink(xa_segment_t* seg, size_t new_size) {
   size_t old_size = seg->size;
-  if (new_size >= old_size || xa__in_arena(seg)) return;  /* an arena chunk stays whole */
+  if (XA_SECURE && new_size == old_size && seg_unguarded(seg)) {
+#if XA_SECURE
+    if (!xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), false)) return false;
+    seg->unguarded = 0;
+#endif
+  }
+  if (new_size >= old_size || xa__in_arena(seg)) return true;  /* an arena chunk stays whole */
+  /* The new guard first: the pages before it stay valid either way. */
+  if (XA_SECURE && !xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), false)) return false;
+#if XA_SECURE
+  seg->unguarded = 0;  /* a readable old guard page goes with the tail */
+#endif
   xa__segmap_shrink((uintptr_t)seg, old_size, new_size);
   __atomic_store_n(&seg->size, new_size, __ATOMIC_RELAXED);
   if (!xa__os_shrink(seg, old_size, new_size)) {  /* not supported here: keep it all */
     __atomic_store_n(&seg->size, old_size, __ATOMIC_RELAXED);
     xa__segmap_add((uintptr_t)seg, old_size);
-    return;
+    if (XA_SECURE) xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), true);
+    return true;
   }
   xa__stat_add(XA_STAT_os_bytes, -(int64_t)(old_size - new_size));
   xa__stat_add(XA_STAT_unmapped_bytes, (int64_t)(old_size - new_size));
+  return true;
 }
 
 xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, bool* done) {
@@ -551,9 +631,12 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   *done = false;
   if (size == 0 || size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return page;
   size_t old_size = seg->size;
-  size_t new_size = xa_align_up(offset + size, ps);
+  size_t new_size = xa_align_up(offset + size, ps) + huge_guard();
   if (new_size <= old_size) {
-    huge_shrink(seg, new_size);
+    if (!huge_shrink(seg, new_size)) {  /* secure: no guard at the new end, so nothing changes */
+      *done = page->block_size >= size;
+      return page;
+    }
     size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
     if (had > new_size) {  /* the pages past the end went back */
       atomic_store_explicit(&seg->committed, new_size, memory_order_relaxed);
@@ -574,6 +657,17 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
     if (!xa__commit_charge(new_size - had)) return page;
     atomic_store_explicit(&seg->committed, new_size, memory_order_relaxed);
   }
+#if XA_SECURE
+  /* mremap takes one mapping: open the guard, which merges back into the
+   * block's (a new one is set at the end below). */
+  if (!xa__os_protect((uint8_t*)seg + old_size - huge_guard(), huge_guard(), true)) {
+    if (new_size > had) {
+      atomic_store_explicit(&seg->committed, had, memory_order_relaxed);
+      xa__commit_release(new_size - had);
+    }
+    return page;
+  }
+#endif
   /* The header may move with the pages: take the segment out of the owner's
    * list (its neighbours point at it) and out of the address map, which
    * waits until no reader in another thread (xa_heap_contains, ...) looks at
@@ -590,6 +684,16 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   page = &now->pages[0];
   page->start = (uint8_t*)now + offset;
   __atomic_store_n(&now->size, mapped, __ATOMIC_RELAXED);
+  /* The guard at the (new) end. Opening the old one gave back the mapping
+   * slot this takes, so only another thread mapping meanwhile at
+   * vm.max_map_count makes it fail: the block then keeps its old size (the
+   * caller copies it, or fails with ENOMEM), without a guard until a later
+   * resize sets one (seg_unguarded). */
+  bool guarded = !XA_SECURE || xa__os_protect((uint8_t*)now + mapped - huge_guard(), huge_guard(), false);
+#if XA_SECURE
+  now->unguarded = !guarded;
+#endif
+  if (!guarded) xa__verbose("the OS refused a guard page (mprotect) after a moved huge block at:", (uintptr_t)now);
   /* mmap never hands out addresses beyond the map's 48 bits unless asked
    * to (nothing here asks). The one way this can fail is a new leaf of the
    * map (8 KiB, once per 128 GiB of address space) that the OS refuses:
@@ -608,7 +712,7 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   }
   if (mapped != old_size || now != seg) xa__stat_add(XA_STAT_huge_remaps, 1);
   xa__stat_add(XA_STAT_os_bytes, (int64_t)mapped - (int64_t)old_size);
-  if (mapped >= new_size) {
+  if (mapped >= new_size && guarded) {
     size_t old_bs = page->block_size;
     __atomic_store_n(&page->block_size, huge_block_size(now, offset, size), __ATOMIC_RELAXED);
     xa__stats_huge_resized(page, old_bs);

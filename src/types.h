@@ -107,6 +107,9 @@ typedef struct xa_segment_s {
   struct xa_segment_s* free_next; /* owner: tld's list of segments with free pages */
   struct xa_segment_s* free_prev;
   uint8_t in_free_list;          /* owner */
+#if XA_SECURE
+  uint8_t unguarded;             /* owner: huge, its end guard could not be set (segment.c) */
+#endif
   struct xa_segment_s* abandoned_next; /* abandoned-list lock */
   uint64_t abandoned_at;         /* abandoned-list lock: clock (ms) when abandoned */
   _Atomic(size_t) committed;     /* bytes of it counted as committed (limit.h); see segment.c */

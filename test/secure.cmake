@@ -33,3 +33,7 @@ endforeach()
 foreach(t lc_migrate lc_destroy_reclaimed lc_waves lc_thread_done lc_regress)
   xa_secure_test(secure_${t} INTERNAL SOURCES ${t}.c)
 endforeach()
+# Guard pages (docs/secure.md): with the arena, and with segments mapped one by one.
+xa_secure_test(secure_guard INTERNAL SOURCES secure_guard.c TIMEOUT 300)
+add_test(NAME secure_guard_noarena COMMAND secure_guard)
+set_tests_properties(secure_guard_noarena PROPERTIES TIMEOUT 300 LABELS "secure" ENVIRONMENT "XALLOC_ARENA_RESERVE=0")
