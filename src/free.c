@@ -234,8 +234,13 @@ static XA_NOINLINE void free_tracked(xa_segment_t* seg, void* p) {
       xa__track_invalid_free(p);  /* the free path reports it */
     } else if (!xa__track_release(page, p)) {
       xa__track_invalid_free(p);
-      xa__report_double_free(p);
-      return;
+      /* The owner's free path walks the page's lists (and finds them
+       * damaged, if they are); another thread's would only trust the mark,
+       * which the racing freer may not have set yet. */
+      if (atomic_load_explicit(&seg->owner, memory_order_relaxed) != (uintptr_t)tld) {
+        xa__report_double_free(p);
+        return;
+      }
     }
   }
   xa__track_quiet_begin();

@@ -112,11 +112,16 @@ static void expect_guard(uintptr_t at, const char* what) {
 /* The guard after the block p (checked in /proc/self/maps; with fault, also
  * by a child's write). The block itself is written to its last byte. */
 static void check_huge(void* p, bool fault, const char* what) {
-  size_t n = xa_usable_size(p);
-  CHECK_MSG(n > (512u << 10), "%s: usable size %zu", what, n);
+  size_t usable = xa_usable_size(p);
+  CHECK_MSG(usable > (512u << 10), "%s: usable size %zu", what, usable);
+  volatile unsigned char* last = (unsigned char*)p + usable - 1;
+  *last = *last;  /* writable, and its content kept (the whole block is in use in debug builds) */
+  /* Debug builds track blocks: the usable size is the size asked for, and
+   * the block ends with canary and trailer (docs/debugging.md). */
+  const xa_page_t* page = &xa__ptr_segment(p)->pages[0];
+  size_t n = XA_DEBUG ? (size_t)(page->start + page->block_size - (uint8_t*)p) : usable;
   unsigned char* end = (unsigned char*)p + n;
   CHECK_MSG(((uintptr_t)end & (page_size - 1)) == 0, "%s: a huge block ends on a page boundary", what);
-  ((volatile unsigned char*)p)[n - 1] = 1;
   expect_guard((uintptr_t)end, what);
   if (fault) expect_fault(end, what);
 }

@@ -21,13 +21,15 @@ if(XA_VALGRIND_PROGRAM AND XA_HAVE_MEMCHECK_H AND NOT XALLOC_SANITIZE AND NOT CM
     api_basic api_aligned api_aligned_realloc api_calloc api_realloc api_realloc_inplace
     api_heap api_misc api_string api_errno api_region
     mt_prodcons mt_alltoall mt_exit_live mt_short_threads
-    lc_migrate lc_destroy_reclaimed lc_thread_done lc_regress lc_exit_hooks)
+    lc_migrate lc_destroy_reclaimed lc_thread_done lc_regress)
   foreach(t ${xa_vg_suite})
     if(TARGET ${t})
       add_test(NAME vg_${t} COMMAND ${XA_VALGRIND_PROGRAM} --error-exitcode=9 --quiet $<TARGET_FILE:${t}>)
       set_tests_properties(vg_${t} PROPERTIES LABELS "valgrind" TIMEOUT 900)
     endif()
   endforeach()
+  add_test(NAME vg_lc_exit_hooks COMMAND ${XA_VALGRIND_PROGRAM} --error-exitcode=9 --quiet $<TARGET_FILE:lc_exit_hooks> exit)
+  set_tests_properties(vg_lc_exit_hooks PROPERTIES LABELS "valgrind" TIMEOUT 900)
 elseif(NOT XA_VALGRIND_PROGRAM OR NOT XA_HAVE_MEMCHECK_H)
   message(STATUS "vg_*: not added (needs valgrind and valgrind/memcheck.h; Debian: apt-get install valgrind)")
 endif()
