@@ -63,7 +63,7 @@ static uint64_t gcd(uint64_t a, uint64_t b) {
 }
 
 static void extend_shuffled(xa_page_t* page, uint8_t* first, size_t n) {
-  uint64_t r = xa__secure_page_key();
+  uint64_t r = xa__secure_batch_random(page->key, page->capacity);
   size_t start = (size_t)(r % n), stride = 1;
   if (n > 4) {  /* 2 .. n-2 if one is coprime with n: not plain address order */
     size_t s = (size_t)((r >> 32) % (n - 3)) + 2;

@@ -34,6 +34,10 @@ void xa__secure_init(void) {
   key_secret[0] = k != 0 ? k : 1;  /* last: nonzero means initialised */
 }
 
+uint64_t xa__secure_batch_random(uintptr_t key, uint32_t at) {
+  return mix64(mix64((uint64_t)key ^ key_secret[1]) + at);
+}
+
 uintptr_t xa__secure_page_key(void) {
   /* mix(mix(n ^ s0) + s1): a key and its counter value do not give s0 or s1
    * back (inverting the outer mix leaves a sum with an unknown term). */

@@ -27,6 +27,10 @@ XA_INTERNAL void xa__secure_init(void);
 /* A fresh secret key, for a page being (re)initialised: every call gives a
  * new one, unrelated to the others for whoever does not know the secret. */
 XA_INTERNAL uintptr_t xa__secure_page_key(void);
+/* Random bits for the carve order of the batch of a page (key) that starts
+ * at block `at`: no shared counter (threads carve at once), and nothing of
+ * the key or the secret can be computed back from them. */
+XA_INTERNAL uint64_t xa__secure_batch_random(uintptr_t key, uint32_t at);
 
 #if XA_SECURE
 /* A stored link is (next | tag << 48) ^ key: block addresses fit in 48 bits
