@@ -81,14 +81,14 @@
  * that are only partly used). */
 #define XA_EXTEND_BYTES  ((size_t)4 << 10)
 
-/* Released huge segments kept process-wide for reuse (repeated malloc/free of
- * big blocks would otherwise map and unmap each time). Only segments up to
- * XA_HUGE_CACHE_SEGMENT, at most XA_HUGE_CACHE_BYTES in all; emptied by
- * xa_collect(true) and at process exit, and aged out after
- * the purge delay. */
-#define XA_HUGE_CACHE_SLOTS    16
+/* The shared segment caches (segment.c): released huge segments up to
+ * XA_HUGE_CACHE_SEGMENT, and the standard segments exiting threads had
+ * cached, each pool at most XA_SHARED_CACHE_BYTES in XA_SHARED_CACHE_SLOTS
+ * segments; emptied by xa_collect(true) and at process exit, and aged out
+ * after the purge delay. */
+#define XA_SHARED_CACHE_SLOTS  32
 #define XA_HUGE_CACHE_SEGMENT  ((size_t)64 << 20)
-#define XA_HUGE_CACHE_BYTES    ((size_t)128 << 20)
+#define XA_SHARED_CACHE_BYTES  ((size_t)128 << 20)
 
 /* Empty segments a thread may keep for reuse (option segment_cache; the
  * purge delay bounds how long they stay). */

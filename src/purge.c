@@ -58,7 +58,7 @@ uint64_t xa__purge_run(uint64_t now, bool force) {
     next = min_u64(next, xa__segments_purge_due(t, now, force, false));
   }
   next = min_u64(next, xa__abandoned_sweep(now, force, collect_abandoned_page));
-  next = min_u64(next, xa__huge_cache_age(now, force));
+  next = min_u64(next, xa__shared_cache_age(now, force));
   xa__purge_budget(SIZE_MAX);
   atomic_store_explicit(&pass_thread, 0, memory_order_relaxed);
   atomic_store_explicit(&pass_running, 0, memory_order_release);

@@ -297,6 +297,98 @@ static size_t cache_capacity(void) {
   return n > XA_SEGMENT_CACHE ? XA_SEGMENT_CACHE : (size_t)n;
 }
 
+/* ---- shared segment caches (process-wide) --------------------------------------
+ * Released huge segments, and the empty standard segments that an exiting
+ * thread had cached, kept for any thread to reuse until the purge delay has
+ * passed since they became free (a thread that starts reuses what one that
+ * ended left, resident, instead of faulting fresh pages in). Two pools: a
+ * huge segment never becomes a standard one (its guard, in the secure build,
+ * is elsewhere), nor the other way round. */
+typedef struct {
+  xa_segment_t* seg[XA_SHARED_CACHE_SLOTS];
+  uint64_t since[XA_SHARED_CACHE_SLOTS];  /* clock (ms) when it became free */
+  size_t bytes;                           /* cache_lock; read without it to skip an empty pool */
+} seg_pool_t;
+
+static xa_lock_t cache_lock = XA_LOCK_INIT;
+static seg_pool_t huge_pool, standard_pool;
+
+/* The smallest segment of at least need bytes (and not wastefully larger),
+ * the most recently cached of equal ones, removed from the pool; NULL if none. */
+static xa_segment_t* pool_take(seg_pool_t* pool, size_t need) {
+  if (__atomic_load_n(&pool->bytes, __ATOMIC_RELAXED) == 0) return NULL;
+  xa_segment_t* best = NULL;
+  size_t best_i = 0;
+  xa__lock(&cache_lock);
+  for (size_t i = 0; i < XA_SHARED_CACHE_SLOTS; i++) {
+    xa_segment_t* s = pool->seg[i];
+    if (s == NULL || s->size < need || s->size > need + need / 2 + XA_SEGMENT_SIZE) continue;
+    if (best == NULL || s->size < best->size || (s->size == best->size && pool->since[i] > pool->since[best_i])) {
+      best = s;
+      best_i = i;
+    }
+  }
+  if (best != NULL) {
+    pool->seg[best_i] = NULL;
+    __atomic_store_n(&pool->bytes, pool->bytes - best->size, __ATOMIC_RELAXED);
+  }
+  xa__unlock(&cache_lock);
+  return best;
+}
+
+/* Keep seg, free since `since`, if there is room and it is not yet due. */
+static bool pool_put(seg_pool_t* pool, xa_segment_t* seg, uint64_t since) {
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  if (seg->size > XA_HUGE_CACHE_SEGMENT || delay == 0) return false;
+  if (delay > 0 && since + (uint64_t)delay <= xa__os_clock_ms()) return false;
+  bool put = false;
+  xa__lock(&cache_lock);
+  if (pool->bytes + seg->size <= XA_SHARED_CACHE_BYTES) {
+    for (size_t i = 0; i < XA_SHARED_CACHE_SLOTS; i++) {
+      if (pool->seg[i] == NULL) {
+        pool->seg[i] = seg;
+        pool->since[i] = since;
+        __atomic_store_n(&pool->bytes, pool->bytes + seg->size, __ATOMIC_RELAXED);
+        put = true;
+        break;
+      }
+    }
+  }
+  xa__unlock(&cache_lock);
+  if (put) xa__purge_schedule(deadline_after(since));
+  return put;
+}
+
+/* Unmap what is due (everything with force); the next deadline. */
+static uint64_t pool_age(seg_pool_t* pool, uint64_t now, bool force) {
+  if (__atomic_load_n(&pool->bytes, __ATOMIC_RELAXED) == 0) return UINT64_MAX;
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  for (;;) {
+    xa_segment_t* seg = NULL;
+    uint64_t next = UINT64_MAX;
+    xa__lock(&cache_lock);
+    for (size_t i = 0; i < XA_SHARED_CACHE_SLOTS && seg == NULL; i++) {
+      if (pool->seg[i] == NULL) continue;
+      uint64_t due = delay < 0 ? UINT64_MAX : pool->since[i] + (uint64_t)delay;
+      if (force || due <= now) {
+        seg = pool->seg[i];
+        pool->seg[i] = NULL;
+        __atomic_store_n(&pool->bytes, pool->bytes - seg->size, __ATOMIC_RELAXED);
+      } else if (due < next) {
+        next = due;
+      }
+    }
+    xa__unlock(&cache_lock);
+    if (seg == NULL) return next;
+    segment_unmap(seg);  /* outside the lock: munmap may take a while */
+  }
+}
+
+uint64_t xa__shared_cache_age(uint64_t now, bool force) {
+  uint64_t a = pool_age(&huge_pool, now, force), b = pool_age(&standard_pool, now, force);
+  return a < b ? a : b;
+}
+
 /* ---- segments of a thread ------------------------------------------------------ */
 
 static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
@@ -305,6 +397,7 @@ static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
   xa__lock(&tld->lock);
   if (tld->cache_count > 0) seg = tld->cache[--tld->cache_count];
   xa__unlock(&tld->lock);
+  if (seg == NULL) seg = pool_take(&standard_pool, XA_SEGMENT_SIZE);
   if (seg != NULL) {
     xa__stat_add(XA_STAT_cache_hits, 1);
   } else {
@@ -324,81 +417,6 @@ static xa_segment_t* segment_alloc(xa_tld_t* tld, xa_kind_t kind) {
   return seg;
 }
 
-/* ---- huge segment cache (process-wide) --------------------------------------- */
-
-static xa_lock_t huge_lock = XA_LOCK_INIT;
-static xa_segment_t* huge_cache[XA_HUGE_CACHE_SLOTS];
-static uint64_t huge_cache_since[XA_HUGE_CACHE_SLOTS];  /* clock (ms) when cached */
-static size_t huge_cache_bytes;
-
-/* The smallest cached huge segment of at least need bytes (and not wastefully
- * larger), removed from the cache; NULL if none. */
-static xa_segment_t* huge_cache_take(size_t need) {
-  if (__atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) == 0) return NULL;
-  xa_segment_t* best = NULL;
-  size_t best_i = 0;
-  xa__lock(&huge_lock);
-  for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS; i++) {
-    xa_segment_t* s = huge_cache[i];
-    if (s == NULL || s->size < need || s->size > need + need / 2 + XA_SEGMENT_SIZE) continue;
-    if (best == NULL || s->size < best->size) { best = s; best_i = i; }
-  }
-  if (best != NULL) {
-    huge_cache[best_i] = NULL;
-    __atomic_store_n(&huge_cache_bytes, huge_cache_bytes - best->size, __ATOMIC_RELAXED);
-  }
-  xa__unlock(&huge_lock);
-  return best;
-}
-
-static bool huge_cache_put(xa_segment_t* seg) {
-  if (seg->size > XA_HUGE_CACHE_SEGMENT || xa__option_get(XA_OPT_PURGE_DELAY) == 0) return false;
-  bool put = false;
-  uint64_t now = xa__os_clock_ms();
-  xa__lock(&huge_lock);
-  if (huge_cache_bytes + seg->size <= XA_HUGE_CACHE_BYTES) {
-    for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS; i++) {
-      if (huge_cache[i] == NULL) {
-        huge_cache[i] = seg;
-        huge_cache_since[i] = now;
-        __atomic_store_n(&huge_cache_bytes, huge_cache_bytes + seg->size, __ATOMIC_RELAXED);
-        put = true;
-        break;
-      }
-    }
-  }
-  xa__unlock(&huge_lock);
-  if (put) xa__purge_schedule(deadline_after(now));
-  return put;
-}
-
-uint64_t xa__huge_cache_age(uint64_t now, bool force) {
-  if (__atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED) == 0) return UINT64_MAX;
-  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
-  uint64_t next = UINT64_MAX;
-  for (;;) {
-    xa_segment_t* seg = NULL;
-    next = UINT64_MAX;
-    xa__lock(&huge_lock);
-    for (size_t i = 0; i < XA_HUGE_CACHE_SLOTS && seg == NULL; i++) {
-      if (huge_cache[i] == NULL) continue;
-      uint64_t due = delay < 0 ? UINT64_MAX : huge_cache_since[i] + (uint64_t)delay;
-      if (force || due <= now) {
-        seg = huge_cache[i];
-        huge_cache[i] = NULL;
-        __atomic_store_n(&huge_cache_bytes, huge_cache_bytes - seg->size, __ATOMIC_RELAXED);
-      } else if (due < next) {
-        next = due;
-      }
-    }
-    xa__unlock(&huge_lock);
-    if (seg == NULL) return next;
-    segment_unmap(seg);  /* outside the lock: munmap may take a while */
-  }
-}
-
-void xa__huge_cache_release(void) { xa__huge_cache_age(0, true); }
-
 /* The segment has no used page: cache it or give it back to the OS. The
  * caller holds tld->lock. */
 static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
@@ -407,7 +425,7 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   if (seg->kind == XA_KIND_HUGE) {
     /* Owned by nobody while cached (a stale free is a cross-thread free). */
     atomic_store_explicit(&seg->owner, 0, memory_order_release);
-    if (!(XA_SECURE && seg_unguarded(seg)) && huge_cache_put(seg)) return;
+    if (!(XA_SECURE && seg_unguarded(seg)) && pool_put(&huge_pool, seg, xa__os_clock_ms())) return;
   } else if (seg->size == XA_SEGMENT_SIZE && tld->cache_count < cache_capacity()) {
     /* Owned by nobody while cached: a stale free into it takes the
      * cross-thread path and cannot disturb the owner's bookkeeping. */
@@ -421,9 +439,15 @@ static void segment_release(xa_tld_t* tld, xa_segment_t* seg) {
   segment_unmap(seg);
 }
 
+/* At thread exit: the cached segments go to the shared cache, with the time
+ * they became free (their deadline does not move), or back to the OS. */
 void xa__segment_cache_release(xa_tld_t* tld) {
   xa__lock(&tld->lock);
-  while (tld->cache_count > 0) segment_unmap(tld->cache[--tld->cache_count]);
+  while (tld->cache_count > 0) {
+    tld->cache_count--;
+    xa_segment_t* seg = tld->cache[tld->cache_count];
+    if (!pool_put(&standard_pool, seg, tld->cache_since[tld->cache_count])) segment_unmap(seg);
+  }
   xa__unlock(&tld->lock);
 }
 
@@ -537,7 +561,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   size_t seg_size = xa_align_up(offset + size, xa__os_page_size()) + huge_guard();
   size_t need = seg_size;  /* what the block may touch, header (and guard) included */
   bool zeroed = false;
-  xa_segment_t* seg = huge_cache_take(seg_size);
+  xa_segment_t* seg = pool_take(&huge_pool, seg_size);
   /* The guard goes right after the block: a larger cached segment is cut to
    * size (its guard set at the new end first). */
   if (XA_SECURE && seg != NULL && seg->size > seg_size && !huge_shrink(seg, seg_size)) {
@@ -882,9 +906,9 @@ void xa__abandoned_visit(xa_segment_visit_fun* fn, void* arg) {
  * mapped and in the address map (frees into them still work) but are never
  * reused in the child. */
 void xa__segment_fork_child(void) {
-  if (xa__lock_fork_child(&huge_lock)) {
-    memset(huge_cache, 0, sizeof(huge_cache));
-    __atomic_store_n(&huge_cache_bytes, 0, __ATOMIC_RELAXED);
+  if (xa__lock_fork_child(&cache_lock)) {
+    memset(&huge_pool, 0, sizeof(huge_pool));
+    memset(&standard_pool, 0, sizeof(standard_pool));
   }
   if (xa__lock_fork_child(&abandoned_lock)) {
     abandoned_head = NULL;

@@ -83,11 +83,11 @@ XA_INTERNAL void xa__purge_budget(size_t bytes);
 XA_INTERNAL uint64_t xa__segments_purge_due(xa_tld_t* tld, uint64_t now, bool force, bool wait);
 /* Purge every free page of tld's segments and release its segment cache. */
 XA_INTERNAL void xa__segments_purge(xa_tld_t* tld);
+/* At thread exit: tld's cached segments go to the shared cache (or the OS). */
 XA_INTERNAL void xa__segment_cache_release(xa_tld_t* tld);
-/* Age out the process-wide cache of huge segments (all of it with force);
- * returns the earliest deadline left. */
-XA_INTERNAL uint64_t xa__huge_cache_age(uint64_t now, bool force);
-XA_INTERNAL void xa__huge_cache_release(void);
+/* Age out the process-wide caches of huge and of standard segments (all of
+ * them with force); returns the earliest deadline left. */
+XA_INTERNAL uint64_t xa__shared_cache_age(uint64_t now, bool force);
 
 /* Abandoned segments left unreclaimed for the delay: collect what other
  * threads freed into them (collect is xa__page_collect), free their empty

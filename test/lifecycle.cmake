@@ -26,6 +26,7 @@ if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   # emulators (qemu-user) may ignore MADV_DONTNEED.
   xa_test(lc_memory INTERNAL SOURCES lc_memory.c LABELS lifecycle)
   xa_test(lc_cache_age INTERNAL SOURCES lc_cache_age.c LABELS lifecycle)
+  xa_test(lc_shared_cache INTERNAL SOURCES lc_shared_cache.c LABELS lifecycle)
 endif()
 
 # Memory goes back on time, whoever freed it (one process per scenario). The
