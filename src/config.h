@@ -90,6 +90,10 @@
 #define XA_HUGE_CACHE_SEGMENT  ((size_t)64 << 20)
 #define XA_SHARED_CACHE_BYTES  ((size_t)128 << 20)
 
+/* Abandoned segments a thread that needs a page looks at (under the list's
+ * lock) for one that can give it that page. */
+#define XA_RECLAIM_SCAN 16
+
 /* Empty segments a thread may keep for reuse (option segment_cache; the
  * purge delay bounds how long they stay). */
 #define XA_SEGMENT_CACHE 64

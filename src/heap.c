@@ -232,7 +232,8 @@ xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin) {
    * its live pages go to the original heap only (never a user heap). */
   xa_tld_t* tld = heap->tld;
   if (xa__abandoned_any()) {
-    xa_segment_t* seg = xa__segment_reclaim(tld, false);
+    xa_reclaim_want_t want = {xa__bin_kind(bin), xa__bin_size(bin)};
+    xa_segment_t* seg = xa__segment_reclaim(tld, false, &want);
     if (seg != NULL) {
       xa__heap_reclaim_segment(tld->heap_original, seg);
       if (heap == tld->heap_original) {

@@ -174,7 +174,7 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
   if (abandoned) {
     drain_idle_inboxes();
     xa_segment_t* seg;
-    while ((seg = xa__segment_reclaim(tld, true)) != NULL) xa__heap_reclaim_segment(tld->heap_original, seg);
+    while ((seg = xa__segment_reclaim(tld, true, NULL)) != NULL) xa__heap_reclaim_segment(tld->heap_original, seg);
   }
   if (force) {
     xa__segments_purge(tld);

@@ -872,13 +872,47 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
   return next;
 }
 
-xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait) {
+/* Whether an abandoned segment can give a page for blocks of block_size in
+ * a segment of kind: a free page, or an in-use page of that size with free
+ * blocks or room not yet carved. Read under abandoned_lock: the list's only bookkeeper (the sweep)
+ * holds it too, and other threads only push on xthread_free. */
+static bool reclaim_fits(const xa_segment_t* seg, xa_kind_t kind, size_t block_size) {
+  if (seg->kind != kind) return false;
+  if (seg->used_pages < seg->page_count) return true;
+  for (uint32_t i = 0; i < seg->page_count && i < XA_MAX_PAGES; i++) {
+    xa_page_t* page = (xa_page_t*)&seg->pages[i];
+    if (!page->in_use || page->block_size != block_size) continue;
+    if (page->free != NULL || page->local_free != NULL || page->capacity < page->reserved) return true;
+    if ((atomic_load_explicit(&page->xthread_free, memory_order_relaxed) & ~XA_XF_NOTIFY) != 0) return true;
+  }
+  return false;
+}
+
+xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_want_t* want) {
   if (!xa__abandoned_any()) return NULL;
   if (wait) xa__lock(&abandoned_lock);
   else if (!xa__lock_try(&abandoned_lock)) return NULL;
+  /* With a want, the first of the first XA_RECLAIM_SCAN segments that can
+   * give the page (the lock is held meanwhile), else the most recently
+   * abandoned one: its pages are the likeliest to be resident. */
+  xa_segment_t** at = &abandoned_head;
   xa_segment_t* seg = abandoned_head;
+  for (size_t n = 0; want != NULL && seg != NULL; n++) {
+    if (n >= XA_RECLAIM_SCAN) {
+      at = &abandoned_head;
+      seg = abandoned_head;
+      break;
+    }
+    if (reclaim_fits(seg, want->kind, want->block_size)) break;
+    at = &seg->abandoned_next;
+    seg = seg->abandoned_next;
+    if (seg == NULL) {
+      at = &abandoned_head;
+      seg = abandoned_head;
+    }
+  }
   if (seg != NULL) {
-    abandoned_head = seg->abandoned_next;
+    *at = seg->abandoned_next;
     seg->abandoned_next = NULL;
     atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
     atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);

@@ -99,10 +99,16 @@ XA_INTERNAL uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_colle
 /* Abandon: seg has no page linked in a heap any more; it leaves tld and goes
  * on the process-wide abandoned list with owner 0. */
 XA_INTERNAL void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg);
+/* What a thread that needs a page would take from an abandoned segment. */
+typedef struct xa_reclaim_want_s {
+  xa_kind_t kind;     /* segment kind of the page */
+  size_t block_size;  /* its blocks */
+} xa_reclaim_want_t;
 /* Take one abandoned segment into tld (owner = tld). Its in-use pages are
- * detached; the caller queues or frees them. NULL when none (or contended
- * and !wait). */
-XA_INTERNAL xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait);
+ * detached; the caller queues or frees them. With want, only one among the
+ * first few that has a free page of want's kind or a page of want's blocks
+ * with free blocks. NULL when none (or contended and !wait). */
+XA_INTERNAL xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_want_t* want);
 XA_INTERNAL bool xa__abandoned_any(void);
 
 /* Visit abandoned segments under the lock (debug checker). */
