@@ -874,8 +874,9 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
 
 /* Whether an abandoned segment can give a page for blocks of block_size in
  * a segment of kind: a free page, or an in-use page of that size with free
- * blocks or room not yet carved. Read under abandoned_lock: the list's only bookkeeper (the sweep)
- * holds it too, and other threads only push on xthread_free. */
+ * blocks or room not yet carved. Read under abandoned_lock: the list's only
+ * other bookkeeper (the sweep) holds it too, and other threads only push on
+ * xthread_free. */
 static bool reclaim_fits(const xa_segment_t* seg, xa_kind_t kind, size_t block_size) {
   if (seg->kind != kind) return false;
   if (seg->used_pages < seg->page_count) return true;
