@@ -897,21 +897,15 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_wan
    * give the page (the lock is held meanwhile), else the most recently
    * abandoned one: its pages are the likeliest to be resident. */
   xa_segment_t** at = &abandoned_head;
-  xa_segment_t* seg = abandoned_head;
-  for (size_t n = 0; want != NULL && seg != NULL; n++) {
-    if (n >= XA_RECLAIM_SCAN) {
-      at = &abandoned_head;
-      seg = abandoned_head;
+  xa_segment_t** scan = &abandoned_head;
+  for (size_t n = 0; want != NULL && *scan != NULL && n < XA_RECLAIM_SCAN; n++) {
+    if (reclaim_fits(*scan, want->kind, want->block_size)) {
+      at = scan;
       break;
     }
-    if (reclaim_fits(seg, want->kind, want->block_size)) break;
-    at = &seg->abandoned_next;
-    seg = seg->abandoned_next;
-    if (seg == NULL) {
-      at = &abandoned_head;
-      seg = abandoned_head;
-    }
+    scan = &(*scan)->abandoned_next;
   }
+  xa_segment_t* seg = *at;
   if (seg != NULL) {
     *at = seg->abandoned_next;
     seg->abandoned_next = NULL;

@@ -11,6 +11,7 @@
  * same). Then A runs again, B's turn is skipped, and the delay passes: the
  * cached segments are unmapped at the next slow path. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,30 +24,23 @@
 enum { N = 6000 };  /* 2 KiB blocks: about 12 MiB, three or four segments */
 static void* blocks[N];
 
-static void* fill_and_free(void* arg) {
-  (void)arg;
+/* Fills about 12 MiB of 2 KiB blocks; frees them again when and_free is not NULL. */
+static void* fill(void* and_free) {
   for (int i = 0; i < N; i++) {
     blocks[i] = xa_malloc(2048);
     CHECK(blocks[i] != NULL);
     memset(blocks[i], 0x33, 2048);
   }
-  for (int i = 0; i < N; i++) xa_free(blocks[i]);
-  return NULL;
-}
-
-static void* fill_and_keep(void* arg) {
-  (void)arg;
-  for (int i = 0; i < N; i++) {
-    blocks[i] = xa_malloc(2048);
-    CHECK(blocks[i] != NULL);
-    memset(blocks[i], 0x34, 2048);
+  if (and_free != NULL) {
+    for (int i = 0; i < N; i++) xa_free(blocks[i]);
   }
   return NULL;
 }
 
-static void run(void* (*fn)(void*)) {
+static void run(bool and_free) {
+  static int yes;
   pthread_t t;
-  CHECK(pthread_create(&t, NULL, fn, NULL) == 0);
+  CHECK(pthread_create(&t, NULL, fill, and_free ? &yes : NULL) == 0);
   CHECK(pthread_join(t, NULL) == 0);
 }
 
@@ -61,11 +55,11 @@ static void wait_ms(uint64_t ms) {
 int main(void) {
   void* warm = xa_malloc(64);  /* the main thread's own segment, mapped first */
   CHECK(warm != NULL);
-  run(fill_and_free);
+  run(true);
   int64_t hits = xa__stat_current(XA_STAT_cache_hits);
   int64_t mapped = xa__stat_current(XA_STAT_os_bytes);
   int64_t unmapped = xa__stat_current(XA_STAT_unmapped_bytes);
-  run(fill_and_keep);
+  run(false);
   int64_t hits2 = xa__stat_current(XA_STAT_cache_hits);
   int64_t mapped2 = xa__stat_current(XA_STAT_os_bytes);
   printf("second thread: %lld segment cache hits, mapped bytes %lld -> %lld, unmapped %lld -> %lld\n",
@@ -79,7 +73,7 @@ int main(void) {
 
   /* Aged out: a thread fills and frees, exits, nobody reuses its segments. */
   xa_collect(true);
-  run(fill_and_free);
+  run(true);
   size_t rss_cached = xa__os_rss();
   int64_t mapped_cached = xa__stat_current(XA_STAT_os_bytes);
   wait_ms(XA_CACHE_DELAY_MS + 50);
