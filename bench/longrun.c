@@ -13,7 +13,7 @@
  *   large   8-512 KiB, 600 blocks
  *   shrink  16-256 B, 20,000 blocks (what the large phase held must go back)
  *   huge    20,000 blocks: 8 per worker of 1-8 MiB, the rest 16-256 B
- *   idle    16-256 B, 20,000 blocks, a few hundred steps a second
+ *   idle    16-256 B, 20,000 blocks, one step per 1 ms of sleep per worker
  * and then starts over. A phase change replaces the blocks of the working
  * set step by step; the slots past the new count are freed first. Workers
  * live 5-15 s: an exiting worker leaves its working set on a handover shelf,
@@ -116,7 +116,9 @@ static void* worker(void* arg) {
   pthread_mutex_unlock(&shelf_lock);
   if (ws == NULL) {
     ws = calloc(1, sizeof *ws);
+    if (ws == NULL) bu_oom(sizeof *ws);
     ws->slot = calloc(MAX_SLOTS, sizeof(void*));
+    if (ws->slot == NULL) bu_oom(MAX_SLOTS * sizeof(void*));
   }
   double end = now_s() + 5 + (double)(rnd(&seed) % 10000) / 1000.0;
   uint64_t local = 0;
@@ -129,7 +131,9 @@ static void* worker(void* arg) {
       free(ws->slot[--ws->count]);
       ws->slot[ws->count] = NULL;
     }
-    for (int k = 0; k < 256; k++) {
+    /* Idle: one step, then 1 ms of sleep (under a thousand steps a second). */
+    int batch = p == PH_IDLE ? 1 : 256;
+    for (int k = 0; k < batch; k++) {
       size_t i = ws->count < want ? ws->count++ : (size_t)(rnd(&seed) % want);
       const phase_t* use = ph;
       if (p == PH_HUGE && i >= 8) use = &phases[PH_SMALL];  /* huge blocks in slots 0..7 only */
@@ -140,8 +144,8 @@ static void* worker(void* arg) {
       ws->slot[i] = b;
       local++;
     }
-    atomic_fetch_add_explicit(&steps_done, 256, memory_order_relaxed);
-    if (p == PH_IDLE) usleep(1000);  /* a few hundred steps a second per worker */
+    atomic_fetch_add_explicit(&steps_done, (uint64_t)batch, memory_order_relaxed);
+    if (p == PH_IDLE) usleep(1000);
     if (now_s() >= end) break;
   }
   pthread_mutex_lock(&shelf_lock);
@@ -171,7 +175,7 @@ static double cpu_s(void) {
 int main(int argc, char** argv) {
   bu_prog = "xa-longrun";
   bu_summary = "A long run with shifting size distributions and thread churn; a CSV line a second.";
-  bu_opt("seconds", &opt_seconds, 660, 6, 1, 86400, "length of the run, s");
+  bu_opt("seconds", &opt_seconds, 720, 6, 1, 86400, "length of the run, s (default: two rounds of the six phases)");
   bu_opt("phase", &opt_phase, 60, 1, 1, 86400, "length of a phase, s");
   bu_opt("threads", &opt_threads, 2, 2, 1, MAX_WORKERS / 2, "worker threads at any time");
   bu_opt("seed", &opt_seed, 42, 42, 0, UINT64_MAX, "random seed");
@@ -183,22 +187,22 @@ int main(int argc, char** argv) {
   fflush(stdout);
   pthread_t tids[MAX_WORKERS];
   uintptr_t started = 0;
-  for (int i = 0; i < nthreads; i++) {
-    pthread_create(&tids[i], NULL, worker, (void*)++started);
-  }
+  for (int i = 0; i < nthreads; i++) tids[i] = bu_spawn(worker, (void*)++started);
   uint64_t last_steps = 0;
   double last_cpu = cpu_s(), last_t = 0;
   int joined = 0;
   for (int tick = 1; now_s() < seconds; tick++) {
     while (now_s() < tick) usleep(10000);
     double t = now_s();
+    /* The interval that ends now ran in the phase set at the last tick. */
+    int ran = atomic_load(&cur_phase);
     atomic_store(&cur_phase, (int)(t / phase_s) % PH_COUNT);
     /* Replace the workers that exited: join them (their slots), start anew. */
     while (joined < atomic_load(&workers_exited)) {
       for (int i = 0; i < nthreads; i++) {
         if (pthread_tryjoin_np(tids[i], NULL) == 0) {
           joined++;
-          pthread_create(&tids[i], NULL, worker, (void*)++started);
+          tids[i] = bu_spawn(worker, (void*)++started);
         }
       }
       if (joined < atomic_load(&workers_exited)) usleep(1000);
@@ -208,7 +212,7 @@ int main(int argc, char** argv) {
     uint64_t d = s - last_steps;
     double cpu_ns = d ? (c - last_cpu) * 1e9 / (double)d : 0;
     double wall_ns = d ? (t - last_t) * 1e9 * nthreads / (double)d : 0;
-    printf("%.1f,%s,%.1f,%llu,%.1f,%.1f,%llu\n", t, phase_names[(int)((t - 0.5) / phase_s) % PH_COUNT],
+    printf("%.1f,%s,%.1f,%llu,%.1f,%.1f,%llu\n", t, phase_names[ran],
            rss_mib(), (unsigned long long)d, cpu_ns, wall_ns, (unsigned long long)started);
     fflush(stdout);
     last_steps = s;

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,8 +57,12 @@ void* aligned_alloc(size_t align, size_t size) { return memalign(align, size); }
 void* valloc(size_t size) { return memalign((size_t)sysconf(_SC_PAGESIZE), size); }
 
 void* pvalloc(size_t size) {
-  size_t ps = (size_t)sysconf(_SC_PAGESIZE);
-  return memalign(ps, (size + ps - 1) & ~(ps - 1));
+  size_t ps = (size_t)sysconf(_SC_PAGESIZE), rounded;
+  if (__builtin_add_overflow(size, ps - 1, &rounded)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return memalign(ps, rounded & ~(ps - 1));
 }
 
 int posix_memalign(void** out, size_t align, size_t size) {
@@ -67,6 +72,15 @@ int posix_memalign(void** out, size_t align, size_t size) {
   *out = p;
   return 0;
 }
+
+/* A child of fork() that exits without exec would write its parent's counts
+ * again under its own id: it starts from zero. */
+static void clear_counts(void) {
+  for (size_t i = 0; i <= SIZES_MAX + 1; i++)  /* reads of untouched pages map no memory */
+    if (atomic_load_explicit(&counts[i], memory_order_relaxed) != 0) atomic_store_explicit(&counts[i], 0, memory_order_relaxed);
+}
+
+__attribute__((constructor)) static void setup(void) { pthread_atfork(NULL, NULL, clear_counts); }
 
 /* The path with %p replaced by the process id. */
 static void file_name(char* out, size_t cap, const char* tmpl) {
