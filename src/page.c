@@ -96,16 +96,16 @@ void xa__page_extend(xa_page_t* page) {
   uint32_t left = page->reserved - page->capacity;
   if (left == 0 || (xa__page_flags(page) & XA_PF_CORRUPT)) return;
   /* Carve about XA_EXTEND_BYTES at a time so that a page that is only partly
-   * used only touches (and keeps resident) what it uses. */
-  /* As many blocks as fit in XA_EXTEND_BYTES, at least one (blocks above
-   * 2 KiB: one at a time). Each carved block is written (its link), which
-   * faults in its first OS page when the page is fresh: carving four 64 KiB
-   * blocks at once made one malloc take four faults (the tail latency of
-   * bench/tail-latency); one at a time spreads them, and costs a slow path
-   * per block only where the block is large beside that. The secure build
-   * keeps four, so that the carve order still has something to shuffle. */
+   * used only touches (and keeps resident) what it uses; small blocks at least four
+   * (a malloc+free pair that empties its page then finds three more on
+   * `free` instead of taking local_free back through the generic path: 8
+   * instructions a pair in pairs-4096), medium and large blocks (above
+   * 8 KiB) one at a time. Each carved block is written (its link), which
+   * faults in its first OS page when the page is fresh: four 64 KiB blocks
+   * at once made one malloc take four faults (bench/tail-latency). The
+   * secure build keeps four, which its carve order shuffles. */
   size_t n = XA_EXTEND_BYTES / page->block_size;
-  if (n < (XA_SECURE ? 4 : 1)) n = XA_SECURE ? 4 : 1;
+  if (n < 4) n = (XA_SECURE || page->block_size <= XA_SMALL_MAX) ? 4 : 1;
   if (n > left) n = left;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
   if (XA_DEBUG) {  /* never freed: whatever a reused page held is no free mark */
