@@ -22,7 +22,7 @@
  * each one that exited.
  *
  * Every second the main thread prints a CSV line: seconds since the start,
- * phase, resident set (MiB, /proc/self/statm), steps in the second, process
+ * phase, resident set (MiB, VmRSS), steps in the second, process
  * CPU time per step (ns, user+sys; robust when several runs share the
  * machine), wall time per step (ns of one worker), workers started so far.
  * The last line is the usual result line of bench/ (bench=longrun ...
@@ -67,7 +67,7 @@ typedef struct {
 } workset_t;
 
 static uint64_t opt_seconds, opt_phase, opt_threads, opt_seed;
-static struct timespec t_start;
+static double t_start;
 static _Atomic int cur_phase;
 static _Atomic bool stop;
 static _Atomic uint64_t steps_done;
@@ -78,22 +78,11 @@ static pthread_mutex_t shelf_lock = PTHREAD_MUTEX_INITIALIZER;
 static workset_t* shelf[MAX_WORKERS];
 static int shelf_count;
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)(t.tv_sec - t_start.tv_sec) + (double)(t.tv_nsec - t_start.tv_nsec) * 1e-9;
-}
+static double now_s(void) { return bu_now() - t_start; }
 
-static uint64_t rnd(uint64_t* s) {  /* xorshift64* */
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * 0x2545F4914F6CDD1DULL;
-}
-
-static size_t draw_size(uint64_t* s, const phase_t* ph) {
+static size_t draw_size(bu_rng* r, const phase_t* ph) {
   /* log-uniform between lo and hi: as many blocks per doubling */
-  double f = (double)(rnd(s) >> 11) * (1.0 / 9007199254740992.0);
+  double f = (double)(bu_next(r) >> 11) * (1.0 / 9007199254740992.0);
   double lo = (double)ph->lo, hi = (double)ph->hi;
   size_t n = (size_t)(lo * exp(f * log(hi / lo)));
   return n < ph->lo ? ph->lo : n;
@@ -109,7 +98,8 @@ static void touch(unsigned char* p, size_t n, uint64_t v) {
 }
 
 static void* worker(void* arg) {
-  uint64_t seed = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ULL + opt_seed;
+  bu_rng seed;
+  bu_seed(&seed, (uint64_t)(uintptr_t)arg + opt_seed);
   workset_t* ws = NULL;
   pthread_mutex_lock(&shelf_lock);
   if (shelf_count > 0) ws = shelf[--shelf_count];
@@ -120,7 +110,7 @@ static void* worker(void* arg) {
     ws->slot = calloc(MAX_SLOTS, sizeof(void*));
     if (ws->slot == NULL) bu_oom(MAX_SLOTS * sizeof(void*));
   }
-  double end = now_s() + 5 + (double)(rnd(&seed) % 10000) / 1000.0;
+  double end = now_s() + 5 + (double)bu_below(&seed, 10000) / 1000.0;
   uint64_t local = 0;
   while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
     int p = atomic_load_explicit(&cur_phase, memory_order_relaxed);
@@ -134,7 +124,7 @@ static void* worker(void* arg) {
     /* Idle: one step, then 1 ms of sleep (under a thousand steps a second). */
     int batch = p == PH_IDLE ? 1 : 256;
     for (int k = 0; k < batch; k++) {
-      size_t i = ws->count < want ? ws->count++ : (size_t)(rnd(&seed) % want);
+      size_t i = ws->count < want ? ws->count++ : (size_t)(bu_next(&seed) % want);
       const phase_t* use = ph;
       if (p == PH_HUGE && i >= 8) use = &phases[PH_SMALL];  /* huge blocks in slots 0..7 only */
       free(ws->slot[i]);
@@ -155,15 +145,6 @@ static void* worker(void* arg) {
   return NULL;
 }
 
-static double rss_mib(void) {
-  FILE* f = fopen("/proc/self/statm", "r");
-  long size = 0, res = 0;
-  if (f != NULL) {
-    if (fscanf(f, "%ld %ld", &size, &res) != 2) res = 0;
-    fclose(f);
-  }
-  return (double)res * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
-}
 
 static double cpu_s(void) {
   struct rusage ru;
@@ -182,7 +163,7 @@ int main(int argc, char** argv) {
   bu_parse(argc, argv);
   double seconds = (double)opt_seconds, phase_s = (double)opt_phase;
   int nthreads = (int)opt_threads;
-  clock_gettime(CLOCK_MONOTONIC, &t_start);
+  t_start = bu_now();
   printf("t_s,phase,rss_mib,steps,cpu_ns_per_step,wall_ns_per_step,workers_started\n");
   fflush(stdout);
   pthread_t tids[MAX_WORKERS];
@@ -213,7 +194,7 @@ int main(int argc, char** argv) {
     double cpu_ns = d ? (c - last_cpu) * 1e9 / (double)d : 0;
     double wall_ns = d ? (t - last_t) * 1e9 * nthreads / (double)d : 0;
     printf("%.1f,%s,%.1f,%llu,%.1f,%.1f,%llu\n", t, phase_names[ran],
-           rss_mib(), (unsigned long long)d, cpu_ns, wall_ns, (unsigned long long)started);
+           (double)bu_status_kb("VmRSS") / 1024.0, (unsigned long long)d, cpu_ns, wall_ns, (unsigned long long)started);
     fflush(stdout);
     last_steps = s;
     last_cpu = c;
