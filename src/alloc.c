@@ -312,6 +312,10 @@ static void* huge_realloc(xa_heap_t* heap, xa_page_t* page, void** pp, size_t ne
     return newsize <= usable && stays ? p : NULL;
   }
   if (newsize <= usable && !stays) return NULL;
+  /* Less than a quarter to give back: keep it. Mostly this is a block that
+   * grows in small steps into the room its last growth gave it; cutting that
+   * room off (munmap) would make the next step remap again. */
+  if (newsize <= usable && newsize > usable - usable / 4) return p;
   size_t room = xa__segment_huge_room(seg, page);
   if (newsize > usable && newsize <= room) {
     /* The rest of the mapping (a cached segment can be larger): untouched.
