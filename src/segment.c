@@ -182,8 +182,23 @@ static void segment_unmap_raw(xa_segment_t* seg, size_t size) {
  * build), and a huge segment's guard moves only where its end moves
  * (huge_shrink, xa__segment_huge_resize). */
 
-/* Bytes at the end of a huge segment's mapping that no block may use. */
+/* Bytes at the end of a huge segment's mapping that a new one needs for its
+ * guard. */
 static size_t huge_guard(void) { return XA_SECURE ? xa__os_page_size() : 0; }
+
+/* Bytes at the end of a huge segment's mapping that its block does not
+ * reach: in the secure build the guard page and, after the segment was
+ * reused for a smaller block, the room past it, inaccessible and given back
+ * but still mapped (a later growth opens it with one mprotect instead of
+ * the three system calls of a remap). */
+static size_t huge_tail(const xa_segment_t* seg) {
+#if XA_SECURE
+  return seg->tail;
+#else
+  (void)seg;
+  return 0;
+#endif
+}
 
 /* A huge segment whose guard page is readable: setting it after a remap
  * failed (another thread took the mapping slot). The block does not reach
@@ -226,6 +241,7 @@ static xa_segment_t* segment_map(size_t size, bool huge, bool* fresh) {
   }
 #if XA_SECURE
   seg->unguarded = 0;
+  seg->tail = huge ? huge_guard() : 0;
   if (!segment_guard_set(seg, size, huge)) {  /* vm.max_map_count reached: fail like a refused mapping */
     xa__verbose("the OS refused a guard page (mprotect) for a segment at:", (uintptr_t)seg);
     segment_unmap_raw(seg, size);
@@ -541,14 +557,31 @@ static size_t huge_offset(size_t align) {
 _Static_assert(sizeof(xa_segment_t) + sizeof(xa_page_t) <= 4096, "a huge segment's header fits in 4 KiB");
 
 /* A huge block's usable size in its segment: size rounded up to the OS page
- * size, within the mapping. */
+ * size, within the mapping. In the secure build all that precedes the tail:
+ * p[usable size] is the guard. */
 static size_t huge_block_size(const xa_segment_t* seg, size_t offset, size_t size) {
   size_t bs = xa_align_up(size, xa__os_page_size());
-  size_t room = seg->size - offset - huge_guard();
-  return bs < room ? bs : room;
+  size_t room = seg->size - offset - huge_tail(seg);
+  return bs < room && !XA_SECURE ? bs : room;
 }
 
-static bool huge_shrink(xa_segment_t* seg, size_t new_size);
+#if XA_SECURE
+/* Make the block of huge segment seg end `end` bytes into the mapping, with
+ * the guard and the rest of the mapping after it (end + the guard <=
+ * seg->size): what the block gains is opened, what it loses is closed. The
+ * mapping keeps its size, and closed pages keep their memory, like the room
+ * past a block in the normal build (a cached segment is unmapped when its
+ * delay has passed; a shrink by realloc unmaps, huge_shrink). False when the
+ * OS refuses: the block then ends where it did. One mprotect. */
+static bool huge_tail_move(xa_segment_t* seg, size_t end) {
+  uint8_t* base = (uint8_t*)seg;
+  size_t now = seg->size - seg->tail;
+  if (end > now && !xa__os_protect(base + now, end - now, true)) return false;
+  if (end < now && !xa__os_protect(base + end, now - end, false)) return false;
+  seg->tail = seg->size - end;
+  return true;
+}
+#endif
 
 xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool* fresh) {
   if (align < 16) align = 16;
@@ -562,21 +595,16 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
   size_t need = seg_size;  /* what the block may touch, header (and guard) included */
   bool zeroed = false;
   xa_segment_t* seg = pool_take(&huge_pool, seg_size);
-  /* The guard goes right after the block: a larger cached segment is cut to
-   * size (its guard set at the new end first). */
-  if (XA_SECURE && seg != NULL && seg->size > seg_size && !huge_shrink(seg, seg_size)) {
+#if XA_SECURE
+  /* The guard goes right after the block: what a larger cached segment has
+   * past it joins the tail. */
+  if (seg != NULL && !huge_tail_move(seg, seg_size - huge_guard())) {
     segment_unmap(seg);
     seg = NULL;
   }
+#endif
   if (seg != NULL) {
     size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
-#if XA_SECURE
-    if (had > seg->size) {  /* the cut-off tail went back */
-      atomic_store_explicit(&seg->committed, seg->size, memory_order_relaxed);
-      xa__commit_release(had - seg->size);
-      had = seg->size;
-    }
-#endif
     if (need > had) {
       if (!xa__commit_charge(need - had)) {
         segment_unmap(seg);
@@ -613,7 +641,7 @@ xa_page_t* xa__segment_huge_alloc(xa_tld_t* tld, size_t size, size_t align, bool
 }
 
 size_t xa__segment_huge_room(const xa_segment_t* seg, const xa_page_t* page) {
-  return seg->size - (size_t)(page->start - (const uint8_t*)seg) - huge_guard();
+  return seg->size - (size_t)(page->start - (const uint8_t*)seg) - huge_tail(seg);
 }
 
 /* Shrink: give back the whole pages past the block's new end. The header
@@ -634,6 +662,7 @@ static bool huge_shrink(xa_segment_t* seg, size_t new_size) {
   if (XA_SECURE && !xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), false)) return false;
 #if XA_SECURE
   seg->unguarded = 0;  /* a readable old guard page goes with the tail */
+  seg->tail = huge_guard();
 #endif
   xa__segmap_shrink((uintptr_t)seg, old_size, new_size);
   __atomic_store_n(&seg->size, new_size, __ATOMIC_RELAXED);
@@ -656,6 +685,28 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   if (size == 0 || size > PTRDIFF_MAX - offset - XA_SEGMENT_SIZE) return page;
   size_t old_size = seg->size;
   size_t new_size = xa_align_up(offset + size, ps) + huge_guard();
+#if XA_SECURE
+  size_t end = new_size - huge_guard();
+  if (new_size <= old_size && end > old_size - seg->tail) {  /* grows into its tail */
+    size_t had = atomic_load_explicit(&seg->committed, memory_order_relaxed);
+    if (new_size > had) {
+      if (!xa__commit_charge(new_size - had)) return page;
+      atomic_store_explicit(&seg->committed, new_size, memory_order_relaxed);
+    }
+    if (!huge_tail_move(seg, end)) {
+      if (new_size > had) {
+        atomic_store_explicit(&seg->committed, had, memory_order_relaxed);
+        xa__commit_release(new_size - had);
+      }
+      return page;
+    }
+    size_t old_bs = page->block_size;
+    __atomic_store_n(&page->block_size, huge_block_size(seg, offset, size), __ATOMIC_RELAXED);
+    xa__stats_huge_resized(page, old_bs);
+    *done = true;
+    return page;
+  }
+#endif
   if (new_size <= old_size) {
     if (!huge_shrink(seg, new_size)) {  /* secure: no guard at the new end, so nothing changes */
       *done = page->block_size >= size;
@@ -682,9 +733,9 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
     atomic_store_explicit(&seg->committed, new_size, memory_order_relaxed);
   }
 #if XA_SECURE
-  /* mremap takes one mapping: open the guard, which merges back into the
-   * block's (a new one is set at the end below). */
-  if (!xa__os_protect((uint8_t*)seg + old_size - huge_guard(), huge_guard(), true)) {
+  /* mremap takes one mapping: open the tail, which merges back into the
+   * block's (a new guard is set at the end below). */
+  if (!xa__os_protect((uint8_t*)seg + old_size - seg->tail, seg->tail, true)) {
     if (new_size > had) {
       atomic_store_explicit(&seg->committed, had, memory_order_relaxed);
       xa__commit_release(new_size - had);
@@ -716,6 +767,7 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   bool guarded = !XA_SECURE || xa__os_protect((uint8_t*)now + mapped - huge_guard(), huge_guard(), false);
 #if XA_SECURE
   now->unguarded = !guarded;
+  now->tail = huge_guard();
 #endif
   if (!guarded) xa__verbose("the OS refused a guard page (mprotect) after a moved huge block at:", (uintptr_t)now);
   /* mmap never hands out addresses beyond the map's 48 bits unless asked

@@ -109,6 +109,8 @@ typedef struct xa_segment_s {
   uint8_t in_free_list;          /* owner */
 #if XA_SECURE
   uint8_t unguarded;             /* owner: huge, its end guard could not be set (segment.c) */
+  size_t tail;                   /* owner: huge, inaccessible bytes that end the mapping: the
+                                    guard page and room kept for growth (segment.c) */
 #endif
   struct xa_segment_s* abandoned_next; /* abandoned-list lock */
   uint64_t abandoned_at;         /* abandoned-list lock: clock (ms) when abandoned */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "segment.h"
+#include "stats.h"
 #include "xalloc.h"
 #include "xa_test.h"
 
@@ -209,7 +210,29 @@ static void test_huge(void) {
   check_huge(p, true, "huge block shrunk by realloc");
   xa_free(blocker);
   xa_free(p);
-  printf("huge: guards after plain, aligned, cached, grown and shrunk blocks\n");
+  /* A smaller block in a larger cached segment: the rest of the mapping is
+   * closed after the guard, and a growth into it opens it (no remap) with
+   * the guard moving along. */
+  void* big = xa_malloc(8u << 20);
+  CHECK(big != NULL);
+  xa_free(big);
+  size_t size = (4u << 20) + 1;
+  unsigned char* r = xa_malloc(size);
+  CHECK(r != NULL);
+  check_huge(r, true, "huge block in a larger cached segment");
+  memset(r, 0x5a, size);
+  int64_t remaps0 = xa__stat_current(XA_STAT_huge_remaps);
+  while (size < (11u << 19)) {
+    size += size / 8;
+    unsigned char* g = xa_realloc(r, size);
+    CHECK(g == r);
+    check_huge(r, false, "huge block grown into its segment's tail");
+  }
+  CHECK(r[0] == 0x5a && r[4u << 20] == 0x5a);
+  CHECK_MSG(xa__stat_current(XA_STAT_huge_remaps) == remaps0, "growing into the tail remapped");
+  check_huge(r, true, "huge block grown into its segment's tail");
+  xa_free(r);
+  printf("huge: guards after plain, aligned, cached, grown, shrunk and tail-grown blocks\n");
 }
 
 /* ---- use ------------------------------------------------------------------------- */
