@@ -105,6 +105,12 @@
  * in a loop is not purged and refaulted each round. */
 #define XA_CACHE_DELAY_MS 100
 
+/* Blocks of at least this size (medium and large pages) give their memory
+ * back one by one once freed for the purge delay, while their page stays in
+ * use (heap.c, "Big blocks"): 600 blocks of 8-512 KiB in random turnover
+ * otherwise keep every block slot ever touched resident. */
+#define XA_BIG_BLOCK ((size_t)32 << 10)
+
 /* A timed purge pass runs inside some thread's malloc or free: it gives back
  * at most this much of free pages per call (about 2 ms of madvise) and leaves
  * the rest to the next slow path. */

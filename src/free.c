@@ -96,6 +96,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     now = xa__os_clock_ms();
   }
   if (XA_DEBUG) xa__debug_fill(page, b);
+  if (xa__page_flags(page) & XA_PF_BIG) xa__big_stamp_set(b, xa__os_clock_ms() | 1);  /* ours until the push */
   xthread_push(seg, page, b);
   /* Nothing of the segment is read after the push; the pass is global. */
   if (now != 0) xa__purge_tick(now);
@@ -193,6 +194,7 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
   page->local_free = b;
   page->used--;
   xa_heap_t* heap = page->heap;
+  if (flags & XA_PF_BIG) xa__heap_big_freed(heap->tld, b);
   if (flags & XA_PF_UNQUEUED) xa__heap_page_unqueued_free(heap, page);
   else if (page->used == 0) xa__heap_page_retire(heap, page);
   /* The page may be gone now; the tick looks at the thread's heaps only. */

@@ -149,8 +149,47 @@ void xa__heap_tick(xa_tld_t* tld) {
     tld->collect_at = delay < 0 ? UINT64_MAX : now + (uint64_t)(delay > 0 ? delay : 1);
     for (xa_heap_t* h = tld->heaps; h != NULL; h = h->next) xa__heap_collect_pages(h);
   }
+  if (tld->big_purge_at != 0 && now >= tld->big_purge_at) xa__heap_purge_big(tld, now, false);
   xa__purge_tick(now);
   xa__purge_thread_maybe_start();
+}
+
+/* ---- big blocks ---------------------------------------------------------------
+ * A page of blocks of XA_BIG_BLOCK or more (XA_PF_BIG) may stay in use for
+ * good while most of its blocks are free: their memory goes back one block
+ * at a time, after the purge delay like the rest. Every free of such a block
+ * takes the slow path and stamps the block with the clock (its third word,
+ * xa__big_stamp; another thread stamps before its push). The owner's tick
+ * walks the free lists of its big pages once something is due
+ * (xa__page_purge_big): a block freed that long ago gives back all but its
+ * first OS page (link, mark and stamp stay) and its stamp becomes 0. A block
+ * taken again is simply written; the OS hands zeroed pages to whatever was
+ * given back. Pages in the full queue have no free block; the pages of an
+ * abandoned segment get the same walk from the purge pass's sweep. */
+
+void xa__heap_big_freed(xa_tld_t* tld, xa_block_t* b) {
+  uint64_t now = xa__os_clock_ms();
+  xa__big_stamp_set(b, now | 1);
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  if (tld->big_purge_at == 0 && delay >= 0) tld->big_purge_at = now + (uint64_t)delay;
+}
+
+void xa__heap_purge_big(xa_tld_t* tld, uint64_t now, bool force) {
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  tld->big_purge_at = 0;
+  if (delay < 0 && !force) return;
+  uint64_t next = UINT64_MAX;
+  size_t first = xa__bin_of(XA_BIG_BLOCK);
+  for (xa_heap_t* h = tld->heaps; h != NULL; h = h->next) {
+    for (size_t q = first; q < XA_QUEUE_COUNT; q++) {
+      if (q == XA_BIN_HUGE || q == XA_QUEUE_FULL) continue;
+      for (xa_page_t* page = h->queues[q].first; page != NULL; page = page->next) {
+        uint64_t due = xa__page_purge_big(page, now, force);
+        if (due < next) next = due;
+      }
+    }
+  }
+  if (next != UINT64_MAX) tld->big_purge_at = next;
 }
 
 /* The memory limit or the OS refused a page or a huge block: collect and

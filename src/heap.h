@@ -21,6 +21,13 @@ XA_INTERNAL void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original);
  * is due (purge.h). Call where a nested malloc is harmless. */
 XA_INTERNAL void xa__heap_tick(xa_tld_t* tld);
 
+/* The owner freed b, a block of a XA_PF_BIG page: stamp it and schedule the
+ * look below. */
+XA_INTERNAL void xa__heap_big_freed(xa_tld_t* tld, xa_block_t* b);
+/* Give back the memory of the free big blocks in tld's heaps that are due at
+ * now (all of them with force), but for each one's first OS page. */
+XA_INTERNAL void xa__heap_purge_big(xa_tld_t* tld, uint64_t now, bool force);
+
 /* A page of bin with a free block, at the front of its queue (reclaims,
  * extends or creates pages as needed). NULL when out of memory. */
 XA_INTERNAL xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin);

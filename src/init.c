@@ -177,6 +177,7 @@ void xa__thread_collect(xa_tld_t* tld, bool abandoned, bool force) {
     while ((seg = xa__segment_reclaim(tld, true, NULL)) != NULL) xa__heap_reclaim_segment(tld->heap_original, seg);
   }
   if (force) {
+    xa__heap_purge_big(tld, xa__os_clock_ms(), true);
     xa__segments_purge(tld);
     xa__purge_run(xa__os_clock_ms(), true);
   } else if (abandoned) {

@@ -44,7 +44,10 @@ void xa__page_init(xa_page_t* page, size_t bin, size_t block_size, size_t area_s
   page->local_free = NULL;
   page->prof_run = 0;
   atomic_store_explicit(&page->xthread_free, 0, memory_order_relaxed);
-  atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
+  /* (Debug builds fill freed blocks and check the fill on reuse: a block
+   * whose memory went back would read as zero.) */
+  uint8_t big = !XA_DEBUG && block_size >= XA_BIG_BLOCK ? XA_PF_BIG : 0;
+  atomic_store_explicit(&page->flags, big, memory_order_relaxed);
   xa__page_limit_update(page);
   xa__stats_page_init(page);
 }
@@ -232,7 +235,47 @@ static void page_collect(xa_page_t* page) {
   xa__block_set_next(page, tail, *dst);
   *dst = list;
   page->used -= count;
+  /* Their freers stamped them: the owner's next tick looks (heap.c, "Big
+   * blocks"). An abandoned page (no heap) waits for the thread that takes it. */
+  if ((xa__page_flags(page) & XA_PF_BIG) && page->heap != NULL && page->heap->tld != NULL) {
+    page->heap->tld->big_purge_at = 1;
+  }
   xa__stats_page_sync(page);
+}
+
+/* Give back what of b, free since its stamp, is due; the next due time
+ * otherwise (UINT64_MAX: nothing to do). */
+static uint64_t big_block_purge(xa_page_t* page, xa_block_t* b, uint64_t now, uint64_t delay, bool force) {
+  uint64_t stamp = xa__big_stamp(b);
+  if (stamp == 0) return UINT64_MAX;
+  if (!force && stamp + delay > now && stamp + delay > stamp) return stamp + delay;
+  size_t ps = xa__os_page_size();
+  uint8_t* from = (uint8_t*)xa_align_up((uintptr_t)b + 3 * sizeof(void*), ps);
+  uint8_t* to = (uint8_t*)(((uintptr_t)b + page->block_size) & ~(uintptr_t)(ps - 1));
+  if (to > from) xa__segment_purge_range(from, (size_t)(to - from));
+  xa__big_stamp_set(b, 0);
+  return UINT64_MAX;
+}
+
+uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force) {
+  uint8_t flags = xa__page_flags(page);
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  if (!(flags & XA_PF_BIG) || (flags & XA_PF_CORRUPT) || (delay < 0 && !force)) return UINT64_MAX;
+  uint64_t next = UINT64_MAX;
+  xa__track_quiet_begin();  /* the links and stamps are in freed blocks (track.h) */
+  /* Bounded, and only block starts of the page are read: a damaged list
+   * ends the walk (the allocation paths report it). */
+  xa_block_t* lists[2] = {page->free, page->local_free};
+  for (int l = 0; l < 2; l++) {
+    uint32_t n = 0;
+    for (xa_block_t* b = lists[l]; b != NULL && n++ < page->capacity; b = xa__block_next(page, b)) {
+      if (xa__page_block_index(page, b) >= page->capacity) break;
+      uint64_t due = big_block_purge(page, b, now, (uint64_t)(delay > 0 ? delay : 0), force);
+      if (due < next) next = due;
+    }
+  }
+  xa__track_quiet_end();
+  return next;
 }
 
 /* The walks below read links in freed blocks: xalloc's business, not

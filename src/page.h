@@ -7,6 +7,7 @@
 #include "secure.h"
 #include "track.h"
 #include "types.h"
+#include <string.h>
 
 extern XA_INTERNAL xa_page_t xa__page_empty;
 
@@ -46,6 +47,22 @@ XA_INLINE uint8_t* xa__page_block_of(const xa_page_t* page, const void* p) {
   size_t off = (size_t)((const uint8_t*)p - page->start);
   return page->start + (off - off % page->block_size);
 }
+
+/* A freed block of a XA_PF_BIG page carries in its third word the clock
+ * (ms, made odd) when it was freed, and 0 once its memory went back (heap.c,
+ * "Big blocks"). Blocks of such pages are at least 32 KiB. */
+XA_INLINE uint64_t xa__big_stamp(const xa_block_t* b) {
+  uint64_t v;
+  memcpy(&v, (const uint8_t*)b + 2 * sizeof(void*), sizeof v);
+  return v;
+}
+XA_INLINE void xa__big_stamp_set(xa_block_t* b, uint64_t v) { memcpy((uint8_t*)b + 2 * sizeof(void*), &v, sizeof v); }
+
+/* Give back the memory of the page's free big blocks (XA_PF_BIG) that were
+ * freed a purge delay before now (all with force), but for each one's first
+ * OS page. Returns when the next one is due (UINT64_MAX: none). Whoever may
+ * walk the page's lists (its owner; the sweep for an abandoned segment). */
+XA_INTERNAL uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force);
 
 /* The owner can allocate from the page without carving: a block on `free`,
  * or on local_free (collected there while profiling, see below). */

@@ -22,7 +22,12 @@ xa_tld_t* xa__purge_registry(void) { return atomic_load_explicit(&registry, memo
 
 void xa__purge_set_ended_threads(xa_ended_threads_fun* fn) { atomic_store(&ended_threads, fn); }
 
-static void collect_abandoned_page(xa_page_t* page) { xa__page_collect(page); }
+/* The sweep's look at a page of an abandoned segment: take in what other
+ * threads freed, give back the memory of freed big blocks. */
+static uint64_t collect_abandoned_page(xa_page_t* page, uint64_t now, bool force) {
+  xa__page_collect(page);
+  return page->used != 0 ? xa__page_purge_big(page, now, force) : UINT64_MAX;
+}
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 

@@ -797,6 +797,8 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
   return page;
 }
 
+void xa__segment_purge_range(uint8_t* start, size_t size) { purge_range(start, size); }
+
 void xa__segment_huge_purge_block(xa_segment_t* seg, const xa_page_t* page) {
   /* Keep the block's first OS page: it holds the free-list link and mark. */
   size_t ps = xa__os_page_size();
@@ -890,7 +892,8 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
     for (uint32_t i = 0; i < seg->page_count; i++) {
       xa_page_t* page = &seg->pages[i];
       if (!page->in_use) continue;
-      collect(page);
+      uint64_t page_next = collect(page, now, force);
+      if (page_next < next) next = page_next;
       if (page->used != 0) continue;
       /* Every block of it was freed: the page is free, and due now (it
        * emptied some time after the segment was abandoned). */

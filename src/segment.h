@@ -64,6 +64,9 @@ XA_INLINE bool xa__segment_huge_block_is(const xa_segment_t* seg, const void* p)
  * (all but its first OS page) before it hands the block over: the owner may
  * not look at it for a long time. */
 XA_INTERNAL void xa__segment_huge_purge_block(xa_segment_t* seg, const xa_page_t* page);
+/* Give back the memory of [start, start + size) (page multiples) of a free
+ * block, counted in the purge statistics; the range stays usable. */
+XA_INTERNAL void xa__segment_purge_range(uint8_t* start, size_t size);
 
 /* ---- giving memory back (purge.c drives these) ---- */
 
@@ -90,10 +93,11 @@ XA_INTERNAL void xa__segment_cache_release(xa_tld_t* tld);
 XA_INTERNAL uint64_t xa__shared_cache_age(uint64_t now, bool force);
 
 /* Abandoned segments left unreclaimed for the delay: collect what other
- * threads freed into them (collect is xa__page_collect), free their empty
- * pages, purge due free pages, give back empty segments. Returns the earliest
- * deadline left. */
-typedef void(xa_page_collect_fun)(xa_page_t* page);
+ * threads freed into them (collect: xa__page_collect, and the freed big
+ * blocks' memory; it returns when the page wants another look), free their
+ * empty pages, purge due free pages, give back empty segments. Returns the
+ * earliest deadline left. */
+typedef uint64_t(xa_page_collect_fun)(xa_page_t* page, uint64_t now, bool force);
 XA_INTERNAL uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* collect);
 
 /* Abandon: seg has no page linked in a heap any more; it leaves tld and goes

@@ -37,6 +37,7 @@ typedef enum xa_kind_e {
 #define XA_PF_ALIGNED   2u  /* page handed out interior (aligned) pointers */
 #define XA_PF_CORRUPT   4u  /* a free list of the page was found damaged: never allocated from again */
 #define XA_PF_SAMPLED   8u  /* the heap profile may hold a block of the page (prof.c): frees look it up */
+#define XA_PF_BIG      16u  /* blocks of XA_BIG_BLOCK or more: frees stamp them (heap.c, "Big blocks") */
 
 /* page->xthread_free low bit: the owner wants the next cross-thread free to
  * be delivered through its inbox (the page sits in a full queue). */
@@ -169,6 +170,7 @@ typedef struct xa_tld_s {
   _Atomic(uint64_t) active_ms;   /* owner: clock (ms) of its last slow path that read the clock */
   uint64_t collect_at;           /* owner: clock (ms) of its next look for pages others emptied */
   uint32_t slow_count;           /* owner: paces clock reads on free slow paths */
+  uint64_t big_purge_at;         /* owner: clock (ms) when a freed big block may be due; 0: none */
   bool track_inner;              /* owner: inside a tracked allocation (track.h): not tracked again */
   uint64_t tid;                  /* OS thread id of the thread using it */
   _Atomic(int) late;             /* made after the thread's exit hook ran: watched for the thread's end */

@@ -12,7 +12,13 @@
  *                    thread's blocks freed by another thread
  *   no_thrash        a 64 MiB working set freed and reallocated 1000 times
  *                    within the delay: a bounded number of purges
+ *   no_thrash_big    the same with blocks of 60,000 bytes
  *   sleepers         with purge_thread on, every thread sleeps after freeing
+ *   big_blocks       most of 96 MiB of 32 KiB-512 KiB blocks freed while one
+ *                    block keeps each page in use; the owner goes on
+ *                    allocating (the freed blocks' memory must go back)
+ *   big_blocks_xthread  the same, freed by another thread
+ *   big_blocks_exited   the same, allocated by a thread that has exited
  *
  * "A slow path" below is one allocation that cannot come from a fast path;
  * the bound in docs/design.md is stated in those terms. */
@@ -289,7 +295,9 @@ static void scenario_mixed_1g(void) {
 
 #define THRASH_BLOCKS (64 * 256)  /* 64 MiB of 4 KiB blocks */
 static void* thrash[THRASH_BLOCKS];
-static void scenario_no_thrash(void) {
+/* size 4000 (small pages), or 60000 (big blocks, given back one by one). */
+static void scenario_no_thrash(size_t size) {
+  size_t blocks = (64 * MIB) / (size + 64);
   int64_t purges0 = xa__stat_current(XA_STAT_purges);
   int64_t purged0 = xa__stat_current(XA_STAT_purged_bytes);
   uint64_t t0 = xa__os_clock_ms(), t_warm = 0;
@@ -302,12 +310,13 @@ static void scenario_no_thrash(void) {
               (unsigned long long)(xa__os_clock_ms() - t_warm) / 10, delay_ms());
       exit(SKIP);
     }
-    for (size_t i = 0; i < THRASH_BLOCKS; i++) {
-      thrash[i] = xa_malloc(4000);
+    for (size_t i = 0; i < blocks; i++) {
+      thrash[i] = xa_malloc(size);
       CHECK(thrash[i] != NULL);
       ((volatile char*)thrash[i])[0] = (char)round;
+      ((volatile char*)thrash[i])[size - 1] = (char)round;
     }
-    for (size_t i = 0; i < THRASH_BLOCKS; i++) xa_free(thrash[i]);
+    for (size_t i = 0; i < blocks; i++) xa_free(thrash[i]);
   }
   uint64_t ms = xa__os_clock_ms() - t0;
   int64_t purges = xa__stat_current(XA_STAT_purges) - purges0;
@@ -348,6 +357,79 @@ static void scenario_sleepers(void) {
   pthread_join(t, NULL);
 }
 
+/* ---- freed big blocks in pages that stay in use ------------------------------------ */
+
+/* Sizes from 32 KiB to 512 KiB (medium and large pages), 96 MiB in all. */
+#define BIG_BLOCKS 384
+static void* big[BIG_BLOCKS];
+static size_t big_size(size_t i) { return ((size_t)32 << 10) << (i % 5) | (i % 7) << 12; }
+
+static void big_fill(void) {
+  for (size_t i = 0; i < BIG_BLOCKS; i++) {
+    big[i] = xa_malloc(big_size(i));
+    CHECK(big[i] != NULL);
+    memset(big[i], (int)(i & 0x7f) + 1, big_size(i));
+  }
+}
+
+/* Frees all but every 16th block: each page keeps a live block. */
+static size_t big_free_most(void) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < BIG_BLOCKS; i++) {
+    if (i % 16 == 0) continue;
+    bytes += big_size(i);
+    xa_free(big[i]);
+    big[i] = NULL;
+  }
+  return bytes;
+}
+
+static void* big_freer(void* arg) {
+  *(size_t*)arg = big_free_most();
+  return NULL;
+}
+
+static void* big_filler(void* arg) {
+  (void)arg;
+  big_fill();
+  return NULL;
+}
+
+/* exited: a thread that has ended allocated the blocks (their pages are
+ * abandoned), and this one frees them. */
+static void scenario_big_blocks(bool xthread, bool exited) {
+  const char* what = exited ? "big_blocks_exited" : xthread ? "big_blocks_xthread" : "big_blocks";
+  size_t start = rss();
+  if (exited) {
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, big_filler, NULL) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+  } else {
+    big_fill();
+  }
+  size_t full = rss();
+  size_t freed = 0;
+  if (xthread && !exited) {
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, big_freer, &freed) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+  } else {
+    freed = big_free_most();
+  }
+  fprintf(stderr, "%s: RSS %zu MiB at the start, %zu MiB with every block, %zu MiB freed\n", what, start >> 20,
+          full >> 20, freed >> 20);
+  /* The owner keeps allocating (slow paths): at least 3/4 of what was
+   * freed must go back within the delay and a little. */
+  wait_rss_below(full - freed * 3 / 4, delay_ms() + 2000, true, what);
+  /* The blocks still live kept their content; the freed ones can be used again. */
+  for (size_t i = 0; i < BIG_BLOCKS; i += 16) {
+    unsigned char* b = big[i];
+    CHECK(b[0] == (unsigned char)((i & 0x7f) + 1) && b[big_size(i) - 1] == b[0]);
+  }
+  big_fill();
+  for (size_t i = 0; i < BIG_BLOCKS; i++) xa_free(big[i]);
+}
+
 int main(int argc, char** argv) {
   CHECK_MSG(argc == 2, "usage: lc_purge SCENARIO");
   xa_free(xa_malloc(1));
@@ -357,8 +439,12 @@ int main(int argc, char** argv) {
   else if (strcmp(s, "exited_small") == 0) scenario_exited_small();
   else if (strcmp(s, "late_thread") == 0) scenario_late_thread();
   else if (strcmp(s, "mixed_1g") == 0) scenario_mixed_1g();
-  else if (strcmp(s, "no_thrash") == 0) scenario_no_thrash();
+  else if (strcmp(s, "no_thrash") == 0) scenario_no_thrash(4000);
+  else if (strcmp(s, "no_thrash_big") == 0) scenario_no_thrash(60000);
   else if (strcmp(s, "sleepers") == 0) scenario_sleepers();
+  else if (strcmp(s, "big_blocks") == 0) scenario_big_blocks(false, false);
+  else if (strcmp(s, "big_blocks_xthread") == 0) scenario_big_blocks(true, false);
+  else if (strcmp(s, "big_blocks_exited") == 0) scenario_big_blocks(true, true);
   else CHECK_MSG(0, "unknown scenario %s", s);
   return 0;
 }
