@@ -190,8 +190,14 @@ static XA_NOINLINE void free_local(xa_page_t* page, void* p, bool drained) {
   if (xa_unlikely(flags & XA_PF_SAMPLED)) xa__prof_free(page, b, true);
   b->freed = XA_FREED_MARK;
   if (XA_DEBUG) xa__debug_fill(page, b);
-  xa__block_set_next(page, b, page->local_free);
-  page->local_free = b;
+  /* A big block goes to the front of `free`, the next one malloc takes
+   * (nothing but the slow path allocates from such a page): the blocks
+   * reused are the few freed last, and the rest stay free long enough for
+   * their memory to go back (heap.c, "Big blocks"). While profiling,
+   * `free` is counted out (prof.c): local_free then. */
+  xa_block_t** list = (flags & XA_PF_BIG) && !xa__option(XA_OPT_PROFILE) ? &page->free : &page->local_free;
+  xa__block_set_next(page, b, *list);
+  *list = b;
   page->used--;
   xa_heap_t* heap = page->heap;
   if (flags & XA_PF_BIG) xa__heap_big_freed(heap->tld, b);

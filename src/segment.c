@@ -188,9 +188,9 @@ static size_t huge_guard(void) { return XA_SECURE ? xa__os_page_size() : 0; }
 
 /* Bytes at the end of a huge segment's mapping that its block does not
  * reach: in the secure build the guard page and, after the segment was
- * reused for a smaller block, the room past it, inaccessible and given back
- * but still mapped (a later growth opens it with one mprotect instead of
- * the three system calls of a remap). */
+ * reused for a smaller block, the room past it, inaccessible but still
+ * mapped (a later growth opens it with one mprotect instead of the three
+ * system calls of a remap). */
 static size_t huge_tail(const xa_segment_t* seg) {
 #if XA_SECURE
   return seg->tail;
