@@ -81,22 +81,28 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
   xa_tld_t* self = xa__tls_tld_get();
   xa__stats_xthread_free(self);
   uint64_t now = 0;
-  if (seg->kind == XA_KIND_HUGE) {
-    /* One block per segment: its memory can go back now, while the block
-     * still keeps the segment mapped. Unless the owner is active (it then
-     * frees the block within the delay itself), do so: an owner that sleeps
-     * or only takes fast paths would keep it resident indefinitely. */
+  bool huge = seg->kind == XA_KIND_HUGE;
+  bool big = !huge && (xa__page_flags(page) & XA_PF_BIG);
+  if (huge || big) {
+    /* A huge block (one per segment) or a big one: its memory can go back
+     * now, while the block still keeps the segment mapped. Unless the owner
+     * is active (it then frees the block, or gives back a big one, within
+     * the delay itself), do so: an owner that sleeps or only takes fast
+     * paths would keep it resident indefinitely. A big block the owner will
+     * look at is stamped instead (heap.c, "Big blocks"). */
     now = xa__os_clock_ms();
     xa_tld_t* owner = (xa_tld_t*)atomic_load_explicit(&seg->owner, memory_order_acquire);
     int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
     bool owner_busy = owner != NULL && delay != 0 &&
                       now - atomic_load_explicit(&owner->active_ms, memory_order_relaxed) < (uint64_t)delay;
-    if (!owner_busy && delay >= 0) xa__segment_huge_purge_block(seg, page);
+    bool give_back = !owner_busy && delay >= 0;
+    if (huge && give_back) xa__segment_huge_purge_block(seg, page);
+    if (big && give_back) xa__page_big_give_back(page, b);  /* ours until the push */
+    else if (big) xa__big_stamp_set(b, now | 1);
   } else if (self == &xa__tld_empty || (++self->slow_count & 63) == 0) {
     now = xa__os_clock_ms();
   }
-  if (XA_DEBUG) xa__debug_fill(page, b);
-  if (xa__page_flags(page) & XA_PF_BIG) xa__big_stamp_set(b, xa__os_clock_ms() | 1);  /* ours until the push */
+  if (XA_DEBUG) xa__debug_fill(page, b);  /* (debug builds have no big pages) */
   xthread_push(seg, page, b);
   /* Nothing of the segment is read after the push; the pass is global. */
   if (now != 0) xa__purge_tick(now);

@@ -235,12 +235,25 @@ static void page_collect(xa_page_t* page) {
   xa__block_set_next(page, tail, *dst);
   *dst = list;
   page->used -= count;
-  /* Their freers stamped them: the owner's next tick looks (heap.c, "Big
-   * blocks"). An abandoned page (no heap) waits for the thread that takes it. */
+  /* Their freers stamped them, at the latest now: the owner looks a delay
+   * after its last clock reading (heap.c, "Big blocks"), unless it already
+   * has a look planned. An abandoned page (no heap) waits for its taker. */
   if ((xa__page_flags(page) & XA_PF_BIG) && page->heap != NULL && page->heap->tld != NULL) {
-    page->heap->tld->big_purge_at = 1;
+    xa_tld_t* tld = page->heap->tld;
+    int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+    if (tld->big_purge_at == 0 && delay >= 0) {
+      tld->big_purge_at = atomic_load_explicit(&tld->active_ms, memory_order_relaxed) + (uint64_t)delay;
+    }
   }
   xa__stats_page_sync(page);
+}
+
+void xa__page_big_give_back(xa_page_t* page, xa_block_t* b) {
+  size_t ps = xa__os_page_size();
+  uint8_t* from = (uint8_t*)xa_align_up((uintptr_t)b + 3 * sizeof(void*), ps);
+  uint8_t* to = (uint8_t*)(((uintptr_t)b + page->block_size) & ~(uintptr_t)(ps - 1));
+  if (to > from) xa__segment_purge_range(from, (size_t)(to - from));
+  xa__big_stamp_set(b, 0);
 }
 
 /* Give back what of b, free since its stamp, is due; the next due time
@@ -249,11 +262,7 @@ static uint64_t big_block_purge(xa_page_t* page, xa_block_t* b, uint64_t now, ui
   uint64_t stamp = xa__big_stamp(b);
   if (stamp == 0) return UINT64_MAX;
   if (!force && stamp + delay > now && stamp + delay > stamp) return stamp + delay;
-  size_t ps = xa__os_page_size();
-  uint8_t* from = (uint8_t*)xa_align_up((uintptr_t)b + 3 * sizeof(void*), ps);
-  uint8_t* to = (uint8_t*)(((uintptr_t)b + page->block_size) & ~(uintptr_t)(ps - 1));
-  if (to > from) xa__segment_purge_range(from, (size_t)(to - from));
-  xa__big_stamp_set(b, 0);
+  xa__page_big_give_back(page, b);
   return UINT64_MAX;
 }
 

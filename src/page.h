@@ -58,6 +58,10 @@ XA_INLINE uint64_t xa__big_stamp(const xa_block_t* b) {
 }
 XA_INLINE void xa__big_stamp_set(xa_block_t* b, uint64_t v) { memcpy((uint8_t*)b + 2 * sizeof(void*), &v, sizeof v); }
 
+/* Give back the memory of b, a free block of a XA_PF_BIG page that only the
+ * caller can reach, but for its first OS page; its stamp becomes 0. */
+XA_INTERNAL void xa__page_big_give_back(xa_page_t* page, xa_block_t* b);
+
 /* Give back the memory of the page's free big blocks (XA_PF_BIG) that were
  * freed a purge delay before now (all with force), but for each one's first
  * OS page. Returns when the next one is due (UINT64_MAX: none). Whoever may

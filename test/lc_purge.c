@@ -19,6 +19,8 @@
  *                    allocating (the freed blocks' memory must go back)
  *   big_blocks_xthread  the same, freed by another thread
  *   big_blocks_exited   the same, allocated by a thread that has exited
+ *   big_blocks_idle_owner  the same, freed by another thread while the owner
+ *                    sleeps; nobody pokes
  *
  * "A slow path" below is one allocation that cannot come from a fast path;
  * the bound in docs/design.md is stated in those terms. */
@@ -384,6 +386,15 @@ static size_t big_free_most(void) {
   return bytes;
 }
 
+/* Debug builds fill freed blocks and check the fill on reuse: they keep
+ * freed big blocks (docs/design.md, "When memory goes back"). */
+static void big_skip_in_debug(void) {
+  if (XA_DEBUG) {
+    fprintf(stderr, "skipped: debug builds keep the memory of freed big blocks\n");
+    exit(SKIP);
+  }
+}
+
 static void* big_freer(void* arg) {
   *(size_t*)arg = big_free_most();
   return NULL;
@@ -399,6 +410,7 @@ static void* big_filler(void* arg) {
  * abandoned), and this one frees them. */
 static void scenario_big_blocks(bool xthread, bool exited) {
   const char* what = exited ? "big_blocks_exited" : xthread ? "big_blocks_xthread" : "big_blocks";
+  big_skip_in_debug();
   size_t start = rss();
   if (exited) {
     pthread_t t;
@@ -430,6 +442,33 @@ static void scenario_big_blocks(bool xthread, bool exited) {
   for (size_t i = 0; i < BIG_BLOCKS; i++) xa_free(big[i]);
 }
 
+static _Atomic(int) big_freed;
+static void* big_late_freer(void* arg) {
+  (void)arg;
+  sleep_ms(delay_ms() + 200);  /* the owner's last slow path is then that long ago */
+  big_free_most();
+  atomic_store(&big_freed, 1);
+  return NULL;
+}
+static void* big_sleeping_owner(void* arg) {
+  (void)arg;
+  big_fill();
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, big_late_freer, NULL) == 0);
+  pthread_join(t, NULL);  /* in no allocator path at all while main checks */
+  sleep_ms(3000);
+  return NULL;
+}
+static void scenario_big_blocks_idle_owner(void) {
+  big_skip_in_debug();
+  size_t start = rss();
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, big_sleeping_owner, NULL) == 0);
+  while (!atomic_load(&big_freed)) sleep_ms(10);
+  wait_rss_below(start + 24 * MIB, delay_ms() + 2000, false, "big_blocks_idle_owner");
+  pthread_join(t, NULL);
+}
+
 int main(int argc, char** argv) {
   CHECK_MSG(argc == 2, "usage: lc_purge SCENARIO");
   xa_free(xa_malloc(1));
@@ -445,6 +484,7 @@ int main(int argc, char** argv) {
   else if (strcmp(s, "big_blocks") == 0) scenario_big_blocks(false, false);
   else if (strcmp(s, "big_blocks_xthread") == 0) scenario_big_blocks(true, false);
   else if (strcmp(s, "big_blocks_exited") == 0) scenario_big_blocks(true, true);
+  else if (strcmp(s, "big_blocks_idle_owner") == 0) scenario_big_blocks_idle_owner();
   else CHECK_MSG(0, "unknown scenario %s", s);
   return 0;
 }
