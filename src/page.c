@@ -114,6 +114,9 @@ void xa__page_extend(xa_page_t* page) {
   if (XA_DEBUG) {  /* never freed: whatever a reused page held is no free mark */
     for (size_t i = 0; i < n; i++) ((xa_block_t*)(first + i * page->block_size))->freed = 0;
   }
+  if (xa__page_flags(page) & XA_PF_BIG) {  /* no stamp: whatever a reused page held is none */
+    for (size_t i = 0; i < n; i++) xa__big_stamp_set((xa_block_t*)(first + i * page->block_size), 0);
+  }
 #if XA_SECURE
   extend_shuffled(page, first, n);
 #else
@@ -241,8 +244,10 @@ static void page_collect(xa_page_t* page) {
   if ((xa__page_flags(page) & XA_PF_BIG) && page->heap != NULL && page->heap->tld != NULL) {
     xa_tld_t* tld = page->heap->tld;
     int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
-    if (tld->big_purge_at == 0 && delay >= 0) {
-      tld->big_purge_at = atomic_load_explicit(&tld->active_ms, memory_order_relaxed) + (uint64_t)delay;
+    uint64_t due = atomic_load_explicit(&tld->active_ms, memory_order_relaxed) + (uint64_t)delay;
+    if (delay >= 0 && (tld->big_purge_at == 0 || due < tld->big_purge_at)) {
+      if (tld->big_purge_at == 0) xa__stats_free_event();  /* a trim finds something to do */
+      tld->big_purge_at = due;
     }
   }
   xa__stats_page_sync(page);
@@ -261,7 +266,8 @@ void xa__page_big_give_back(xa_page_t* page, xa_block_t* b) {
 static uint64_t big_block_purge(xa_page_t* page, xa_block_t* b, uint64_t now, uint64_t delay, bool force) {
   uint64_t stamp = xa__big_stamp(b);
   if (stamp == 0) return UINT64_MAX;
-  if (!force && stamp + delay > now && stamp + delay > stamp) return stamp + delay;
+  /* (A stamp after now is no stamp of ours: due.) */
+  if (!force && stamp <= now && stamp + delay > now) return stamp + delay;
   xa__page_big_give_back(page, b);
   return UINT64_MAX;
 }
@@ -272,13 +278,16 @@ uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force) {
   if (!(flags & XA_PF_BIG) || (flags & XA_PF_CORRUPT) || (delay < 0 && !force)) return UINT64_MAX;
   uint64_t next = UINT64_MAX;
   xa__track_quiet_begin();  /* the links and stamps are in freed blocks (track.h) */
-  /* Bounded, and only block starts of the page are read: a damaged list
-   * ends the walk (the allocation paths report it). */
+  /* Bounded, and only block starts of the page are read: a link out of the
+   * page ends the walk (the allocation paths report it). Only blocks that
+   * carry the free mark are given back: a damaged link may lead to a live
+   * block (or to a carved one, never used, which has nothing to give). */
   xa_block_t* lists[2] = {page->free, page->local_free};
   for (int l = 0; l < 2; l++) {
     uint32_t n = 0;
     for (xa_block_t* b = lists[l]; b != NULL && n++ < page->capacity; b = xa__block_next(page, b)) {
       if (xa__page_block_index(page, b) >= page->capacity) break;
+      if (b->freed != XA_FREED_MARK) continue;
       uint64_t due = big_block_purge(page, b, now, (uint64_t)(delay > 0 ? delay : 0), force);
       if (due < next) next = due;
     }

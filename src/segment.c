@@ -662,6 +662,7 @@ static bool huge_shrink(xa_segment_t* seg, size_t new_size) {
   if (XA_SECURE && !xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), false)) return false;
 #if XA_SECURE
   seg->unguarded = 0;  /* a readable old guard page goes with the tail */
+  size_t old_tail = seg->tail;
   seg->tail = huge_guard();
 #endif
   xa__segmap_shrink((uintptr_t)seg, old_size, new_size);
@@ -669,7 +670,10 @@ static bool huge_shrink(xa_segment_t* seg, size_t new_size) {
   if (!xa__os_shrink(seg, old_size, new_size)) {  /* not supported here: keep it all */
     __atomic_store_n(&seg->size, old_size, __ATOMIC_RELAXED);
     xa__segmap_add((uintptr_t)seg, old_size);
-    if (XA_SECURE) xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), true);
+#if XA_SECURE
+    seg->tail = old_tail;
+    if (new_size - huge_guard() < old_size - old_tail) xa__os_protect((uint8_t*)seg + new_size - huge_guard(), huge_guard(), true);
+#endif
     return true;
   }
   xa__stat_add(XA_STAT_os_bytes, -(int64_t)(old_size - new_size));
@@ -794,6 +798,13 @@ xa_page_t* xa__segment_huge_resize(xa_tld_t* tld, xa_page_t* page, size_t size, 
     xa__stats_huge_resized(page, old_bs);
     *done = true;
   }
+#if XA_SECURE
+  /* It did not grow: the tail it had was opened, so close what the block
+   * does not reach again (p[usable size] is the guard), or say it is not. */
+  else if (guarded && !huge_tail_move(now, offset + page->block_size)) {
+    now->unguarded = 1;
+  }
+#endif
   return page;
 }
 
@@ -809,6 +820,11 @@ void xa__segment_huge_purge_block(xa_segment_t* seg, const xa_page_t* page) {
   purge_range(from, bytes);
   atomic_fetch_sub_explicit(&seg->committed, bytes, memory_order_relaxed);
   xa__commit_release(bytes);
+#if XA_SECURE
+  /* The closed room past the guard (a reused larger segment) may still hold
+   * the memory an earlier block touched; madvise works on closed pages. */
+  if (seg->tail > huge_guard()) purge_range((uint8_t*)seg + seg->size - seg->tail + huge_guard(), seg->tail - huge_guard());
+#endif
 }
 
 uint64_t xa__segments_purge_due(xa_tld_t* tld, uint64_t now, bool force, bool wait) {

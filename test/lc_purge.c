@@ -14,11 +14,12 @@
  *                    within the delay: a bounded number of purges
  *   no_thrash_big    the same with blocks of 60,000 bytes
  *   sleepers         with purge_thread on, every thread sleeps after freeing
- *   big_blocks       most of 96 MiB of 32 KiB-512 KiB blocks freed while one
+ *   big_blocks       most of 80 MiB of 32 KiB-536 KiB blocks freed while one
  *                    block keeps each page in use; the owner goes on
  *                    allocating (the freed blocks' memory must go back)
  *   big_blocks_xthread  the same, freed by another thread
- *   big_blocks_exited   the same, allocated by a thread that has exited
+ *   big_blocks_exited   the same, freed by the allocating thread, which then
+ *                    exits (its pages stay abandoned)
  *   big_blocks_idle_owner  the same, freed by another thread while the owner
  *                    sleeps; nobody pokes
  *
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "xalloc.h"
+#include "check.h"
 #include "options.h"
 #include "os.h"
 #include "stats.h"
@@ -300,6 +302,7 @@ static void* thrash[THRASH_BLOCKS];
 /* size 4000 (small pages), or 60000 (big blocks, given back one by one). */
 static void scenario_no_thrash(size_t size) {
   size_t blocks = (64 * MIB) / (size + 64);
+  if (blocks > THRASH_BLOCKS) blocks = THRASH_BLOCKS;
   int64_t purges0 = xa__stat_current(XA_STAT_purges);
   int64_t purged0 = xa__stat_current(XA_STAT_purged_bytes);
   uint64_t t0 = xa__os_clock_ms(), t_warm = 0;
@@ -361,7 +364,8 @@ static void scenario_sleepers(void) {
 
 /* ---- freed big blocks in pages that stay in use ------------------------------------ */
 
-/* Sizes from 32 KiB to 512 KiB (medium and large pages), 96 MiB in all. */
+/* Sizes from 32 KiB to 536 KiB (medium and large pages, a few huge), about
+ * 80 MiB in all. */
 #define BIG_BLOCKS 384
 static void* big[BIG_BLOCKS];
 static size_t big_size(size_t i) { return ((size_t)32 << 10) << (i % 5) | (i % 7) << 12; }
@@ -401,8 +405,8 @@ static void* big_freer(void* arg) {
 }
 
 static void* big_filler(void* arg) {
-  (void)arg;
   big_fill();
+  if (arg != NULL) *(size_t*)arg = big_free_most();  /* its own frees, then it exits */
   return NULL;
 }
 
@@ -412,21 +416,24 @@ static void scenario_big_blocks(bool xthread, bool exited) {
   const char* what = exited ? "big_blocks_exited" : xthread ? "big_blocks_xthread" : "big_blocks";
   big_skip_in_debug();
   size_t start = rss();
+  size_t full = 0, freed = 0;
   if (exited) {
+    /* The filler frees its own blocks and exits, and nobody takes its
+     * pages: the sweep of abandoned segments must give the memory back. */
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, big_filler, NULL) == 0);
+    CHECK(pthread_create(&t, NULL, big_filler, &freed) == 0);
     CHECK(pthread_join(t, NULL) == 0);
+    full = rss();  /* nothing went back yet: its peak */
   } else {
     big_fill();
-  }
-  size_t full = rss();
-  size_t freed = 0;
-  if (xthread && !exited) {
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, big_freer, &freed) == 0);
-    CHECK(pthread_join(t, NULL) == 0);
-  } else {
-    freed = big_free_most();
+    full = rss();
+    if (xthread) {
+      pthread_t t;
+      CHECK(pthread_create(&t, NULL, big_freer, &freed) == 0);
+      CHECK(pthread_join(t, NULL) == 0);
+    } else {
+      freed = big_free_most();
+    }
   }
   fprintf(stderr, "%s: RSS %zu MiB at the start, %zu MiB with every block, %zu MiB freed\n", what, start >> 20,
           full >> 20, freed >> 20);
@@ -436,8 +443,11 @@ static void scenario_big_blocks(bool xthread, bool exited) {
   /* The blocks still live kept their content; the freed ones can be used again. */
   for (size_t i = 0; i < BIG_BLOCKS; i += 16) {
     unsigned char* b = big[i];
-    CHECK(b[0] == (unsigned char)((i & 0x7f) + 1) && b[big_size(i) - 1] == b[0]);
+    for (size_t k = 0; k < big_size(i); k++) {
+      CHECK_MSG(b[k] == (unsigned char)((i & 0x7f) + 1), "%s: live block %zu lost byte %zu", what, i, k);
+    }
   }
+  CHECK(xa__validate());
   big_fill();
   for (size_t i = 0; i < BIG_BLOCKS; i++) xa_free(big[i]);
 }
@@ -483,7 +493,7 @@ int main(int argc, char** argv) {
   else if (strcmp(s, "sleepers") == 0) scenario_sleepers();
   else if (strcmp(s, "big_blocks") == 0) scenario_big_blocks(false, false);
   else if (strcmp(s, "big_blocks_xthread") == 0) scenario_big_blocks(true, false);
-  else if (strcmp(s, "big_blocks_exited") == 0) scenario_big_blocks(true, true);
+  else if (strcmp(s, "big_blocks_exited") == 0) scenario_big_blocks(false, true);
   else if (strcmp(s, "big_blocks_idle_owner") == 0) scenario_big_blocks_idle_owner();
   else CHECK_MSG(0, "unknown scenario %s", s);
   return 0;

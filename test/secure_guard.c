@@ -220,6 +220,9 @@ static void test_huge(void) {
   unsigned char* r = xa_malloc(size);
   CHECK(r != NULL);
   check_huge(r, true, "huge block in a larger cached segment");
+  xa_segment_t* rs = xa__ptr_segment(r);
+  CHECK_MSG(rs->tail > 2 * page_size, "the 4 MiB block did not reuse the 8 MiB cached segment (tail %zu)", rs->tail);
+  expect_guard((uintptr_t)rs + rs->size - page_size, "the closed end of a reused segment");
   memset(r, 0x5a, size);
   int64_t remaps0 = xa__stat_current(XA_STAT_huge_remaps);
   while (size < (11u << 19)) {
