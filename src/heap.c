@@ -170,10 +170,7 @@ void xa__heap_tick(xa_tld_t* tld) {
 void xa__heap_big_freed(xa_tld_t* tld, xa_block_t* b) {
   uint64_t now = xa__os_clock_ms();
   xa__big_stamp_set(b, now | 1);
-  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
-  if (delay < 0) return;
-  if (tld->big_purge_at == 0) xa__stats_free_event();  /* a trim finds something to do */
-  if (tld->big_purge_at == 0 || now + (uint64_t)delay < tld->big_purge_at) tld->big_purge_at = now + (uint64_t)delay;
+  xa__page_big_plan(tld, now);
 }
 
 void xa__heap_purge_big(xa_tld_t* tld, uint64_t now, bool force) {
@@ -440,8 +437,8 @@ void xa__heap_reclaim_segment(xa_heap_t* original, xa_segment_t* seg) {
     }
     page->queue = xa__page_is_huge(page) ? XA_BIN_HUGE : (uint8_t)page_bin(page);
     /* Its freed big blocks were stamped by whoever freed them, maybe long
-     * ago: look at the next tick (the look plans the one after). */
-    if (xa__page_flags(page) & XA_PF_BIG) tld->big_purge_at = 1;
+     * ago: as if freed at time 0, look at the next tick (which plans on). */
+    if (xa__page_flags(page) & XA_PF_BIG) xa__page_big_plan(tld, 0);
     /* May free a huge page whose block was freed meanwhile, releasing its
      * one-page segment: the loop then ends (count is 1) without touching it. */
     page_take_over(original, page);

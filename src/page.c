@@ -243,14 +243,18 @@ static void page_collect(xa_page_t* page) {
    * has a look planned. An abandoned page (no heap) waits for its taker. */
   if ((xa__page_flags(page) & XA_PF_BIG) && page->heap != NULL && page->heap->tld != NULL) {
     xa_tld_t* tld = page->heap->tld;
-    int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
-    uint64_t due = atomic_load_explicit(&tld->active_ms, memory_order_relaxed) + (uint64_t)delay;
-    if (delay >= 0 && (tld->big_purge_at == 0 || due < tld->big_purge_at)) {
-      if (tld->big_purge_at == 0) xa__stats_free_event();  /* a trim finds something to do */
-      tld->big_purge_at = due;
-    }
+    xa__page_big_plan(tld, atomic_load_explicit(&tld->active_ms, memory_order_relaxed));
   }
   xa__stats_page_sync(page);
+}
+
+void xa__page_big_plan(xa_tld_t* tld, uint64_t freed_at) {
+  int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
+  if (delay < 0) return;
+  uint64_t due = freed_at + (uint64_t)delay;
+  if (due == 0) due = 1;  /* 0 says "no look planned" */
+  if (tld->big_purge_at == 0) xa__stats_free_event();  /* a trim finds something to do */
+  if (tld->big_purge_at == 0 || due < tld->big_purge_at) tld->big_purge_at = due;
 }
 
 void xa__page_big_give_back(xa_page_t* page, xa_block_t* b) {

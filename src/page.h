@@ -58,6 +58,11 @@ XA_INLINE uint64_t xa__big_stamp(const xa_block_t* b) {
 }
 XA_INLINE void xa__big_stamp_set(xa_block_t* b, uint64_t v) { memcpy((uint8_t*)b + 2 * sizeof(void*), &v, sizeof v); }
 
+/* Big blocks were freed (stamped) at freed_at or before: make sure tld's
+ * owner looks at its big pages a purge delay after that (heap.c, "Big
+ * blocks"). Owner only. */
+XA_INTERNAL void xa__page_big_plan(struct xa_tld_s* tld, uint64_t freed_at);
+
 /* Give back the memory of b, a free block of a XA_PF_BIG page that only the
  * caller can reach, but for its first OS page; its stamp becomes 0. */
 XA_INTERNAL void xa__page_big_give_back(xa_page_t* page, xa_block_t* b);
