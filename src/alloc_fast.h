@@ -70,7 +70,7 @@ XA_INLINE void xa__free_in_segment(xa_segment_t* seg, void* p) {
     if (XA_DEBUG) xa__debug_fill(page, b);
     xa__block_set_next(page, b, page->local_free);
     page->local_free = b;
-    if (xa_unlikely(--page->used == 0)) xa__heap_page_retire(page->heap, page);
+    if (xa_unlikely(--page->used == 0) && !page->kept_alone) xa__heap_page_retire(page->heap, page);
     return;
   }
   xa__free_slow(seg, p);  /* recomputes the page; checks the pointer and the mark */

@@ -62,6 +62,8 @@ static void check_page(const xa_tld_t* tld, const xa_heap_t* heap, const xa_page
   bool special = q == XA_QUEUE_FULL || q == XA_QUEUE_ADOPTED || q == XA_BIN_HUGE;
   REQUIRE(unqueued == special, page);
   if (q < XA_BIN_HUGE) REQUIRE(xa__bin_of(page->block_size) == q, page);
+  /* kept_alone: the only page of a bin queue (free's fast path trusts it) */
+  if (page->kept_alone) REQUIRE(q < XA_BIN_HUGE && heap->queues[q].first == page && heap->queues[q].last == page, page);
   if (q == XA_BIN_HUGE) REQUIRE(seg->kind == XA_KIND_HUGE && page->used == 1, page);
   if (seg->kind != XA_KIND_HUGE) {
     size_t area;

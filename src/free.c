@@ -298,7 +298,7 @@ void xa__free_slow(xa_segment_t* seg, void* p) {
       if (XA_DEBUG) xa__debug_fill(page, b);
       xa__block_set_next(page, b, page->local_free);
       page->local_free = b;
-      if (--page->used == 0) xa__heap_page_retire(page->heap, page);
+      if (--page->used == 0 && !page->kept_alone) xa__heap_page_retire(page->heap, page);
       return;
     }
   }

@@ -58,6 +58,8 @@ static void direct_update(xa_heap_t* heap, size_t bin) {
 
 static void queue_push(xa_heap_t* heap, xa_page_t* page, size_t q) {
   xa_page_queue_t* pq = &heap->queues[q];
+  if (pq->first != NULL) pq->first->kept_alone = 0;  /* it has company now */
+  page->kept_alone = 0;
   page->queue = (uint8_t)q;
   page->prev = NULL;
   page->next = pq->first;
@@ -77,6 +79,8 @@ static void queue_append(xa_heap_t* heap, xa_page_t* page, size_t q) {
     queue_push(heap, page, q);
     return;
   }
+  pq->first->kept_alone = 0;  /* it has company now */
+  page->kept_alone = 0;
   page->queue = (uint8_t)q;
   page->next = NULL;
   page->prev = pq->last;
@@ -93,6 +97,7 @@ static void queue_remove(xa_heap_t* heap, xa_page_t* page) {
   if (page->next != NULL) page->next->prev = page->prev;
   else pq->last = page->prev;
   page->next = page->prev = NULL;
+  page->kept_alone = 0;
   if (was_first) direct_update(heap, page->queue);
 }
 
@@ -323,8 +328,12 @@ static void adopted_settle(xa_heap_t* heap, xa_page_t* page) {
 void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page) {
   xa_page_queue_t* pq = &heap->queues[page->queue];
   /* Keep the last page of a size class: a program that frees its last block
-   * of a size usually allocates that size again soon. */
-  if (pq->first == page && pq->last == page) return;
+   * of a size usually allocates that size again soon. The mark spares the
+   * frees that empty it again this look (free's fast path tests it). */
+  if (pq->first == page && pq->last == page) {
+    page->kept_alone = 1;
+    return;
+  }
   page_free(heap, page);
 }
 
@@ -458,6 +467,7 @@ void xa__heap_detach_all(xa_heap_t* heap) {
       xa__page_notify(page, false);
       page->heap = NULL;
       page->next = page->prev = NULL;
+      page->kept_alone = 0;
       page = next;
     }
     heap->queues[q].first = heap->queues[q].last = NULL;

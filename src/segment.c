@@ -555,6 +555,7 @@ static size_t huge_offset(size_t align) {
   return xa_align_up(header, align);
 }
 _Static_assert(sizeof(xa_segment_t) + sizeof(xa_page_t) <= 4096, "a huge segment's header fits in 4 KiB");
+_Static_assert(sizeof(void*) != 8 || sizeof(xa_page_t) == 120, "page descriptors stay at 120 bytes (types.h)");
 
 /* A huge block's usable size in its segment: size rounded up to the OS page
  * size, within the mapping. In the secure build all that precedes the tail:

@@ -74,6 +74,10 @@ typedef struct xa_page_s {
   uint64_t block_inv;            /* inverse of block_size's odd part, mod 2^64 */
   uint64_t local_limit;          /* owner: capacity while flags == 0, else 0 (local free fast path) */
   uint8_t block_shift;           /* trailing zero bits of block_size */
+  /* owner: the only page of its bin queue, kept when it last emptied
+   * (heap.c): a free that empties it again has nothing to decide. Cleared
+   * when another page joins the queue or this one leaves it. */
+  uint8_t kept_alone;
   /* The counts below fit 16 bits: a page holds at most 4096 blocks (64 KiB
    * of 16-byte blocks), so that the descriptor stays at 120 bytes and 64 of
    * them fit the segment header. */
