@@ -42,6 +42,8 @@ static void* huge_alloc(xa_heap_t* heap, size_t size, size_t align, bool zero) {
   return page->start;
 }
 
+static XA_NOINLINE void* malloc_slow(xa_heap_t* heap, size_t size);
+
 /* A countdown of allocations (prof.c) that a run of the fast path may have
  * overshot: blocks it popped beyond the count were not looked at, so the
  * current allocation is sampled (late, rare: see docs/profile.md). */
@@ -91,7 +93,7 @@ static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t siz
     prof_charge(skip, xa__page_prof_settle(page));  /* another page: its own leftover run */
   }
   xa_block_t* b = xa__page_prof_take(page);
-  if (xa_unlikely(b == NULL)) return xa__malloc_generic(heap, size);  /* found damaged while counting */
+  if (xa_unlikely(b == NULL)) return malloc_slow(heap, size);  /* found damaged while counting */
   bool sample = *skip == 0;
   if (sample) *skip = xa__prof_draw_skip(tld, page->block_size);
   else (*skip)--;
@@ -102,7 +104,25 @@ static XA_NOINLINE void* malloc_profiled(xa_heap_t* heap, size_t bin, size_t siz
 
 static void* tracked_alloc(xa_heap_t* heap, size_t size, size_t align);
 
+/* The miss of malloc's fast path. Most often (malloc/free pairs) the direct
+ * page's free list ran dry while the owner's own frees wait in local_free:
+ * they become the free list here, without a stack frame or a size class
+ * computation. The empty heap's tables and those of a tracking process
+ * hold only xa__page_empty, whose lists are NULL. While profiling,
+ * local_free is counted out by malloc_profiled. */
 void* xa__malloc_generic(xa_heap_t* heap, size_t size) {
+  if (xa_likely(size <= XA_MID_MAX)) {
+    xa_page_t* page = size <= XA_DIRECT_MAX ? heap->direct[(size + 7) >> 3] : heap->direct_mid[(size - 1) >> 7];
+    xa_block_t* b = page->local_free;
+    if (b != NULL && page->free == NULL && !xa__option_inline(XA_OPT_PROFILE)) {
+      page->local_free = NULL;
+      return xa__page_take(page, b);
+    }
+  }
+  return malloc_slow(heap, size);
+}
+
+static void* malloc_slow(xa_heap_t* heap, size_t size) {
   heap = heap_ready(heap);
   if (xa_unlikely(heap == NULL || size > PTRDIFF_MAX)) {
     errno = ENOMEM;

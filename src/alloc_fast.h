@@ -18,10 +18,9 @@ XA_INTERNAL void xa__free_slow(xa_segment_t* seg, void* p);
 XA_INTERNAL void xa__free_outside_arena(void* p);
 XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 
-/* A block of size <= XA_DIRECT_MAX from the direct page, or NULL when that
- * page has no free block (nothing else is tried, errno is not touched). */
-XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) {
-  xa_page_t* page = heap->direct[(size + 7) >> 3];
+/* A block from page's free list, or NULL when it has none (nothing else is
+ * tried, errno is not touched). */
+XA_INLINE void* xa__page_pop(xa_page_t* page) {
   xa_block_t* b = page->free;
 #if XA_SECURE
   /* Returning what xa__page_take returns keeps its damaged-link call a
@@ -33,9 +32,17 @@ XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) {
   return b;
 }
 
+/* A block of size <= XA_DIRECT_MAX from the direct page, or NULL. */
+XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) { return xa__page_pop(heap->direct[(size + 7) >> 3]); }
+
 XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
   if (xa_likely(size <= XA_DIRECT_MAX)) {
     void* b = xa__heap_pop_direct(heap, size);
+    if (xa_likely(b != NULL)) return b;
+  } else if (size <= XA_MID_MAX) {
+    /* Buffers of a few KiB (4096, sqlite's 4104, 8192): one more compare
+     * instead of the generic path's size class computation. */
+    void* b = xa__page_pop(heap->direct_mid[(size - 1) >> 7]);
     if (xa_likely(b != NULL)) return b;
   }
   return xa__malloc_generic(heap, size);

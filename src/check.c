@@ -93,6 +93,15 @@ static void check_heap(const xa_tld_t* tld, const xa_heap_t* heap) {
     const xa_page_t* first = heap->queues[xa__bin_of(i * 8)].first;
     REQUIRE(heap->direct[i] == (first != NULL && !xa__tracking() ? first : &xa__page_empty), heap);
   }
+  for (size_t i = 0; i < XA_MID_COUNT; i++) {  /* sizes 128*i+1 .. 128*(i+1), one bin */
+    const xa_page_t* first = NULL;
+    if (i * 128 >= XA_DIRECT_MAX) {
+      size_t bin = xa__bin_of(i * 128 + 1);
+      REQUIRE(xa__bin_of((i + 1) * 128) == bin, heap);
+      first = heap->queues[bin].first;
+    }
+    REQUIRE(heap->direct_mid[i] == (first != NULL && !xa__tracking() ? first : &xa__page_empty), heap);
+  }
 }
 
 static void check_segment_common(const xa_segment_t* seg) {

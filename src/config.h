@@ -65,9 +65,13 @@
 #define XA_MEDIUM_MAX  ((size_t)64 << 10)    /* 64 KiB: >= 8 blocks per 512 KiB page */
 #define XA_LARGE_MAX   ((size_t)512 << 10)   /* 512 KiB: >= 7 blocks per 4 MiB page */
 
-/* Sizes served through the heap's direct size -> page table. */
+/* Sizes served through the heap's direct size -> page tables: up to
+ * XA_DIRECT_MAX in 8-byte steps, then up to XA_MID_MAX in 128-byte steps
+ * (every size class between them is a multiple of 128). */
 #define XA_DIRECT_MAX     1024
 #define XA_DIRECT_COUNT   (XA_DIRECT_MAX / 8 + 1)
+#define XA_MID_MAX        ((size_t)16 << 10)
+#define XA_MID_COUNT      (XA_MID_MAX / 128)  /* index (size - 1) / 128 */
 
 /* Size classes (bins). Bin 0 is unused, 1..8 = 16..128 B by 16, then 8 bins
  * per doubling up to XA_LARGE_MAX. */

@@ -5,7 +5,8 @@
  *   queue's id, and in_use set; queues are proper doubly-linked lists.
  * - Bin queues (1..XA_BIN_HUGE-1) hold pages of that bin without
  *   XA_PF_UNQUEUED; the huge, full and adopted queues hold pages with it.
- * - direct[i] is the first page of the bin of size 8*i, or xa__page_empty.
+ * - direct[i] is the first page of the bin of size 8*i, direct_mid[i] that
+ *   of size 128*i+1 (above XA_DIRECT_MAX), or xa__page_empty.
  * - Pages in the adopted queue were not allocated from h: never allocated
  *   from, never freed by destroy (lifecycle-pitfalls 2 and 3).
  */
@@ -22,7 +23,8 @@
 #include <string.h>
 
 #define XA_DIRECT_BINS 32  /* bin of 1024 bytes */
-_Static_assert(XA_DIRECT_MAX == 1024, "XA_DIRECT_BINS assumes 1 KiB");
+#define XA_MID_BINS    64  /* bin of 16 KiB */
+_Static_assert(XA_DIRECT_MAX == 1024 && XA_MID_MAX == 16384, "XA_DIRECT_BINS and XA_MID_BINS assume 1 and 16 KiB");
 
 #define EMPTY_DIRECT_8(i) [i] = &xa__page_empty, [i + 1] = &xa__page_empty, [i + 2] = &xa__page_empty, \
   [i + 3] = &xa__page_empty, [i + 4] = &xa__page_empty, [i + 5] = &xa__page_empty,                      \
@@ -34,12 +36,18 @@ _Static_assert(XA_DIRECT_MAX == 1024, "XA_DIRECT_BINS assumes 1 KiB");
 xa_heap_t xa__heap_empty = {
   .direct = { EMPTY_DIRECT_32(0), EMPTY_DIRECT_32(32), EMPTY_DIRECT_32(64), EMPTY_DIRECT_32(96),
               [128] = &xa__page_empty },
+  .direct_mid = { EMPTY_DIRECT_32(0), EMPTY_DIRECT_32(32), EMPTY_DIRECT_32(64), EMPTY_DIRECT_32(96) },
 };
-_Static_assert(XA_DIRECT_COUNT == 129, "empty heap initialiser covers 129 entries");
+_Static_assert(XA_DIRECT_COUNT == 129 && XA_MID_COUNT == 128, "empty heap initialiser covers the tables");
+
+static void direct_clear(xa_heap_t* heap) {
+  for (size_t i = 0; i < XA_DIRECT_COUNT; i++) heap->direct[i] = &xa__page_empty;
+  for (size_t i = 0; i < XA_MID_COUNT; i++) heap->direct_mid[i] = &xa__page_empty;
+}
 
 void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original) {
   memset(heap, 0, sizeof(*heap));
-  for (size_t i = 0; i < XA_DIRECT_COUNT; i++) heap->direct[i] = &xa__page_empty;
+  direct_clear(heap);
   heap->tld = tld;
   heap->is_original = original;
 }
@@ -47,13 +55,17 @@ void xa__heap_init(xa_heap_t* heap, xa_tld_t* tld, bool original) {
 /* ---- queues ------------------------------------------------------------------ */
 
 static void direct_update(xa_heap_t* heap, size_t bin) {
-  /* Tracking: the table stays empty, every malloc takes the slow path. */
-  if (bin == 0 || bin > XA_DIRECT_BINS || xa__tracking()) return;
+  /* Tracking: the tables stay empty, every malloc takes the slow path. */
+  if (bin == 0 || bin > XA_MID_BINS || xa__tracking()) return;
   xa_page_t* page = heap->queues[bin].first;
   if (page == NULL) page = &xa__page_empty;
-  size_t lo = bin == 1 ? 0 : xa__bin_size(bin - 1) / 8 + 1;
-  size_t hi = xa__bin_size(bin) / 8;
-  for (size_t i = lo; i <= hi; i++) heap->direct[i] = page;
+  if (bin <= XA_DIRECT_BINS) {
+    size_t lo = bin == 1 ? 0 : xa__bin_size(bin - 1) / 8 + 1;
+    size_t hi = xa__bin_size(bin) / 8;
+    for (size_t i = lo; i <= hi; i++) heap->direct[i] = page;
+  } else {  /* sizes bin_size(bin - 1) + 1 .. bin_size(bin), both multiples of 128 */
+    for (size_t i = xa__bin_size(bin - 1) / 128; i < xa__bin_size(bin) / 128; i++) heap->direct_mid[i] = page;
+  }
 }
 
 static void queue_push(xa_heap_t* heap, xa_page_t* page, size_t q) {
@@ -472,6 +484,6 @@ void xa__heap_detach_all(xa_heap_t* heap) {
     }
     heap->queues[q].first = heap->queues[q].last = NULL;
   }
-  for (size_t i = 0; i < XA_DIRECT_COUNT; i++) heap->direct[i] = &xa__page_empty;
+  direct_clear(heap);
   heap->page_count = 0;
 }

@@ -130,6 +130,7 @@ typedef struct xa_page_queue_s {
 
 struct xa_heap_s {
   xa_page_t* direct[XA_DIRECT_COUNT]; /* (size+7)/8 -> page to allocate from (fast path) */
+  xa_page_t* direct_mid[XA_MID_COUNT]; /* (size-1)/128 -> the same, for XA_DIRECT_MAX < size <= XA_MID_MAX */
   struct xa_tld_s* tld;               /* owning thread; NULL only for the empty heap */
   xa_page_queue_t queues[XA_QUEUE_COUNT];
   struct xa_heap_s* next;             /* tld's list of heaps */
