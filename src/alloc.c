@@ -184,7 +184,7 @@ XA_API void* xa_heap_malloc(xa_heap_t* heap, size_t size) {
   return heap != NULL ? heap_malloc(heap, size) : NULL;
 }
 
-static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
+void* xa__calloc_generic(xa_heap_t* heap, size_t count, size_t size) {
   size_t total;
   if (xa_unlikely(__builtin_mul_overflow(count, size, &total) || total > PTRDIFF_MAX)) {
     errno = ENOMEM;
@@ -202,6 +202,8 @@ static void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) {
   if (p != NULL) memset(p, 0, total);
   return p;
 }
+
+XA_INLINE void* heap_calloc(xa_heap_t* heap, size_t count, size_t size) { return xa__heap_calloc_fast(heap, count, size); }
 
 XA_API void* xa_calloc(size_t count, size_t size) { return heap_calloc(xa__tls_heap_get(), count, size); }
 

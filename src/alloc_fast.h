@@ -12,8 +12,10 @@
 #include "segmap.h"
 #include "thread.h"
 #include "types.h"
+#include <string.h>
 
 XA_INTERNAL void* xa__malloc_generic(xa_heap_t* heap, size_t size);
+XA_INTERNAL void* xa__calloc_generic(xa_heap_t* heap, size_t count, size_t size);
 XA_INTERNAL void xa__free_slow(xa_segment_t* seg, void* p);
 XA_INTERNAL void xa__free_outside_arena(void* p);
 XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
@@ -46,6 +48,20 @@ XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
     if (xa_likely(b != NULL)) return b;
   }
   return xa__malloc_generic(heap, size);
+}
+
+/* calloc: a block of the direct tables is cleared by a tail call to memset
+ * (no stack frame); an overflow, a huge block, tracking and a miss go to
+ * xa__calloc_generic. */
+XA_INLINE void* xa__heap_calloc_fast(xa_heap_t* heap, size_t count, size_t size) {
+  size_t total;
+  if (xa_likely(!__builtin_mul_overflow(count, size, &total))) {
+    void* b = NULL;
+    if (xa_likely(total <= XA_DIRECT_MAX)) b = xa__heap_pop_direct(heap, total);
+    else if (total <= XA_MID_MAX) b = xa__page_pop(heap->direct_mid[(total - 1) >> 7]);
+    if (xa_likely(b != NULL)) return memset(b, 0, total);
+  }
+  return xa__calloc_generic(heap, count, size);
 }
 
 /* For an alignment 16 < align <= XA_SEGMENT_HEADER and size <= XA_LARGE_MAX:

@@ -17,7 +17,7 @@
 XA_EXPORT void* malloc(size_t size) { return xa__heap_malloc_fast(xa__tls_heap_get(), size); }
 XA_EXPORT void free(void* p) { xa__free_fast(p); }
 XA_EXPORT void cfree(void* p) { xa__free_fast(p); }
-XA_EXPORT void* calloc(size_t n, size_t size) { return xa_calloc(n, size); }
+XA_EXPORT void* calloc(size_t n, size_t size) { return xa__heap_calloc_fast(xa__tls_heap_get(), n, size); }
 
 /* glibc: realloc(p, 0) with p != NULL frees p and returns NULL. */
 XA_EXPORT void* realloc(void* p, size_t size) {
