@@ -34,19 +34,19 @@ XA_INLINE void* xa__page_pop(xa_page_t* page) {
   return b;
 }
 
-/* A block of size <= XA_DIRECT_MAX from the direct page, or NULL. */
-XA_INLINE void* xa__heap_pop_direct(xa_heap_t* heap, size_t size) { return xa__page_pop(heap->direct[(size + 7) >> 3]); }
+/* A block of the given size from the page of the direct tables, or NULL
+ * (that page has no free block, or size is above XA_MID_MAX). Buffers of a
+ * few KiB (4096, sqlite's 4104, 8192) pay one more compare than small
+ * blocks, not the generic path's size class computation. */
+XA_INLINE void* xa__heap_pop_sized(xa_heap_t* heap, size_t size) {
+  if (xa_likely(size <= XA_DIRECT_MAX)) return xa__page_pop(heap->direct[(size + 7) >> 3]);
+  if (size <= XA_MID_MAX) return xa__page_pop(heap->direct_mid[(size - 1) >> 7]);
+  return NULL;
+}
 
 XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
-  if (xa_likely(size <= XA_DIRECT_MAX)) {
-    void* b = xa__heap_pop_direct(heap, size);
-    if (xa_likely(b != NULL)) return b;
-  } else if (size <= XA_MID_MAX) {
-    /* Buffers of a few KiB (4096, sqlite's 4104, 8192): one more compare
-     * instead of the generic path's size class computation. */
-    void* b = xa__page_pop(heap->direct_mid[(size - 1) >> 7]);
-    if (xa_likely(b != NULL)) return b;
-  }
+  void* b = xa__heap_pop_sized(heap, size);
+  if (xa_likely(b != NULL)) return b;
   return xa__malloc_generic(heap, size);
 }
 
@@ -56,9 +56,7 @@ XA_INLINE void* xa__heap_malloc_fast(xa_heap_t* heap, size_t size) {
 XA_INLINE void* xa__heap_calloc_fast(xa_heap_t* heap, size_t count, size_t size) {
   size_t total;
   if (xa_likely(!__builtin_mul_overflow(count, size, &total))) {
-    void* b = NULL;
-    if (xa_likely(total <= XA_DIRECT_MAX)) b = xa__heap_pop_direct(heap, total);
-    else if (total <= XA_MID_MAX) b = xa__page_pop(heap->direct_mid[(total - 1) >> 7]);
+    void* b = xa__heap_pop_sized(heap, total);
     if (xa_likely(b != NULL)) return memset(b, 0, total);
   }
   return xa__calloc_generic(heap, count, size);

@@ -58,13 +58,14 @@ static XA_NOINLINE int posix_memalign_slow(void** out, size_t align, size_t size
 XA_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
   /* Fast path: a size class that meets the alignment, served from the
-   * direct page, cannot fail and leaves errno alone without saving it.
+   * direct tables (up to XA_MID_MAX: posix_memalign(4096, 4096) too),
+   * cannot fail and leaves errno alone without saving it.
    * Every block is at least 16-aligned. */
   size_t bs = 0;
   if (align <= 16) bs = size;
-  else if (align <= XA_SEGMENT_HEADER && size <= XA_DIRECT_MAX) bs = xa__aligned_class_size(size, align);
-  if (bs - 1 < XA_DIRECT_MAX) {  /* 0 < bs <= XA_DIRECT_MAX */
-    void* p = xa__heap_pop_direct(xa__tls_heap_get(), bs);
+  else if (align <= XA_SEGMENT_HEADER && size <= XA_MID_MAX) bs = xa__aligned_class_size(size, align);
+  if (bs - 1 < XA_MID_MAX) {  /* 0 < bs <= XA_MID_MAX */
+    void* p = xa__heap_pop_sized(xa__tls_heap_get(), bs);
     if (xa_likely(p != NULL)) {
       *out = p;
       return 0;

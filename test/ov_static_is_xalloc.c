@@ -135,9 +135,11 @@ static void test_posix_memalign(void) {
     CHECK_MSG(is_aligned(p, a), "posix_memalign(%zu) gave %p", a, p);
     free(p);
   }
-  /* Small sizes take a fast path when a size class meets the alignment:
-   * every block aligned, big enough, distinct while live, errno untouched. */
-  size_t sizes[] = {0, 1, 15, 16, 17, 31, 33, 64, 100, 127, 128, 129, 200, 500, 1000, 1023, 1024, 1025, 3000};
+  /* Sizes up to 16 KiB take a fast path when a size class meets the
+   * alignment: every block aligned, big enough, distinct while live, errno
+   * untouched. */
+  size_t sizes[] = {0,    1,    15,   16,   17,   31,   33,   64,    100,   127,   128,   129,   200,  500,
+                    1000, 1023, 1024, 1025, 3000, 4095, 4096, 4104, 8192, 12000, 16383, 16384, 16385, 40000};
   for (size_t a = sizeof(void*); a <= 8192; a <<= 1) {
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
       void* ps[8];
