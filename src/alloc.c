@@ -1,7 +1,9 @@
 /* Allocation entry points: malloc family of the public API.
- * The fast path (sizes <= 1 KiB with a free block on the direct page) is
- * inline: a TLS load, a table lookup, a list pop. Everything else goes
- * through malloc_generic, which also initialises the thread on first use. */
+ * The fast path (sizes <= XA_MID_MAX with a free block on the page of the
+ * direct tables) is inline: a TLS load, a table lookup, a list pop. Its miss
+ * goes to xa__malloc_generic, which swaps local_free in when it can and
+ * otherwise calls malloc_slow (which also initialises the thread on first
+ * use). */
 #include "xalloc.h"
 #include "stats.h"
 #include "alloc_fast.h"
@@ -135,9 +137,10 @@ static void* malloc_slow(xa_heap_t* heap, size_t size) {
     return huge_alloc(heap, size, 0, false);
   }
   size_t bin = xa__bin_of(size);
-  /* Sizes above the direct table, and a direct page whose free list ran dry
-   * while the owner's own frees wait in local_free: take from the front page
-   * without a search (the common case for malloc/free pairs). */
+  /* The front page without a search, its local_free swapped in if need be:
+   * for sizes above the direct tables (xa__malloc_generic swaps for the
+   * others), a thread's first allocation and allocations inside a tracked
+   * one. */
   xa_page_t* page = heap->queues[bin].first;
   if (page != NULL) {
     xa_block_t* b = page->free;

@@ -2,7 +2,8 @@
  *
  * Local free (the calling thread owns the segment): push on the page's
  * local_free; a page flag, a pointer that is not a block start, a marked
- * block or the page becoming empty leaves the fast path. Cross-thread free:
+ * block or the page becoming empty (unless it is the kept last page of its
+ * queue, kept_alone) leaves the fast path. Cross-thread free:
  * one CAS on page->xthread_free, or, when the owner set NOTIFY on a full
  * page, clear NOTIFY and push the block on the owner's inbox. Neither
  * touches a heap, and nothing is read after the push. Misuse (foreign and

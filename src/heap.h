@@ -1,4 +1,4 @@
-/* Heaps: page queues per size class and the direct size -> page table.
+/* Heaps: page queues per size class and the direct size -> page tables.
  * Every function here is called by the heap's owner thread. */
 #ifndef XA_HEAP_H
 #define XA_HEAP_H
@@ -42,7 +42,8 @@ XA_INTERNAL xa_page_t* xa__heap_huge_page(xa_heap_t* heap, size_t size, size_t a
 XA_INTERNAL void xa__heap_page_moving(xa_heap_t* heap, xa_page_t* page);
 XA_INTERNAL void xa__heap_page_moved(xa_heap_t* heap, xa_page_t* page);
 
-/* After a local free made page->used == 0 on a queued page. */
+/* After a local free made page->used == 0 on a queued page (free's fast
+ * path does not call it for a page marked kept_alone: it would keep it). */
 XA_INTERNAL void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page);
 /* After a local free into a page flagged XA_PF_UNQUEUED. */
 XA_INTERNAL void xa__heap_page_unqueued_free(xa_heap_t* heap, xa_page_t* page);

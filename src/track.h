@@ -11,7 +11,8 @@
  *
  * Allocations ask for n + XA_TRACK_PAD bytes, so there are always at least
  * 8 canary bytes. While tracking, the fast paths are never taken: the
- * direct table stays empty (heap.c) and every page's local_limit is 0
+ * direct tables (direct, direct_mid) stay empty (heap.c; the local_free
+ * swap of xa__malloc_generic relies on it) and every page's local_limit is 0
  * (page.h), so each malloc reaches alloc.c's generic path and each free
  * xa__free_slow, where the tracking happens. Nothing of this is on the
  * fast paths of a process that does not track. */
