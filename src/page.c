@@ -231,6 +231,10 @@ static void page_collect(xa_page_t* page) {
       xa__page_corrupt(page, b);
       return;
     }
+    /* Its line was last written by the freeing thread: a store before the
+     * read takes it exclusive in one transfer, where a read would share it
+     * and the pop's write of the mark would need a second one. */
+    b->freed = XA_FREED_MARK;
     count++;
     tail = b;
   }
