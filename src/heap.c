@@ -340,8 +340,8 @@ static void adopted_settle(xa_heap_t* heap, xa_page_t* page) {
 void xa__heap_page_retire(xa_heap_t* heap, xa_page_t* page) {
   xa_page_queue_t* pq = &heap->queues[page->queue];
   /* Keep the last page of a size class: a program that frees its last block
-   * of a size usually allocates that size again soon. The mark spares the
-   * frees that empty it again this look (free's fast path tests it). */
+   * of a size usually allocates that size again soon. Marked, so that the
+   * frees that empty it again skip this call (free's fast path tests it). */
   if (pq->first == page && pq->last == page) {
     page->kept_alone = 1;
     return;
