@@ -94,8 +94,8 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
     now = xa__os_clock_ms();
     xa_tld_t* owner = (xa_tld_t*)atomic_load_explicit(&seg->owner, memory_order_acquire);
     int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
-    bool owner_busy = owner != NULL && delay != 0 &&
-                      now - atomic_load_explicit(&owner->active_ms, memory_order_relaxed) < (uint64_t)delay;
+    bool owner_busy = owner != NULL && delay > 0 &&
+                      now - atomic_load_explicit(&owner->active_ms, memory_order_relaxed) < xa__owner_idle_ms(now);
     bool give_back = !owner_busy && delay >= 0;
     if (huge && give_back) xa__segment_huge_purge_block(seg, page);
     if (big && give_back) xa__page_big_give_back(page, b);  /* ours until the push */

@@ -8,6 +8,8 @@
 
 /* Page size of the OS (4 KiB typically). */
 XA_INTERNAL size_t xa__os_page_size(void);
+/* Processors online (at least 1), read once. */
+XA_INTERNAL size_t xa__os_cpu_count(void);
 
 /* Reserve and commit size bytes aligned to align (a power of two, multiple of
  * the page size). Returns NULL on failure. The memory reads as zero. */

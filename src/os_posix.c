@@ -19,6 +19,17 @@
 
 static size_t os_page_size = 0;
 
+size_t xa__os_cpu_count(void) {
+  static size_t cpus;
+  size_t n = __atomic_load_n(&cpus, __ATOMIC_RELAXED);
+  if (xa_unlikely(n == 0)) {
+    long r = sysconf(_SC_NPROCESSORS_ONLN);
+    n = r > 0 ? (size_t)r : 1;
+    __atomic_store_n(&cpus, n, __ATOMIC_RELAXED);
+  }
+  return n;
+}
+
 size_t xa__os_page_size(void) {
   size_t ps = __atomic_load_n(&os_page_size, __ATOMIC_RELAXED);
   if (xa_unlikely(ps == 0)) {

@@ -22,6 +22,29 @@ xa_tld_t* xa__purge_registry(void) { return atomic_load_explicit(&registry, memo
 
 void xa__purge_set_ended_threads(xa_ended_threads_fun* fn) { atomic_store(&ended_threads, fn); }
 
+static _Atomic(uint64_t) idle_counted_at;  /* clock (ms) of the last count; 0: never */
+static _Atomic(uint64_t) idle_factor = 1;
+
+uint64_t xa__owner_idle_ms(uint64_t now) {
+  uint64_t delay = (uint64_t)xa__option_get(XA_OPT_PURGE_DELAY);
+  uint64_t at = atomic_load_explicit(&idle_counted_at, memory_order_relaxed);
+  if (at == 0 || now - at >= delay) {
+    /* Racing counters each store a count of about the same moment. The
+     * registry only grows, and is as long as the most threads that ever
+     * ran at once (thread data is pooled). */
+    size_t busy = 0;
+    for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
+      if (!atomic_load_explicit(&t->active, memory_order_relaxed)) continue;
+      uint64_t last = atomic_load_explicit(&t->active_ms, memory_order_relaxed);
+      if (last <= now && now - last < delay) busy++;
+    }
+    size_t cpus = xa__os_cpu_count();
+    atomic_store_explicit(&idle_factor, busy > cpus ? busy / cpus : 1, memory_order_relaxed);
+    atomic_store_explicit(&idle_counted_at, now == 0 ? 1 : now, memory_order_relaxed);
+  }
+  return delay * atomic_load_explicit(&idle_factor, memory_order_relaxed);
+}
+
 /* The sweep's look at a page of an abandoned segment: take in what other
  * threads freed, give back the memory of freed big blocks. */
 static uint64_t collect_abandoned_page(xa_page_t* page, uint64_t now, bool force) {

@@ -16,6 +16,14 @@
 XA_INTERNAL void xa__purge_register(xa_tld_t* tld);
 XA_INTERNAL xa_tld_t* xa__purge_registry(void);
 
+/* How long (ms) a thread must have run no slow path to count as idle, for
+ * a thread that frees one of its huge or big blocks and would give the
+ * memory back in its place: the purge delay, times the threads that ran a
+ * slow path within it per core when they outnumber the cores (a thread
+ * waiting for a core looks idle that long). The count is redone at most
+ * once per delay. Call with delay > 0. */
+XA_INTERNAL uint64_t xa__owner_idle_ms(uint64_t now);
+
 /* A slow path read the clock: run the pass if one is due. */
 XA_INTERNAL void xa__purge_tick(uint64_t now);
 /* One pass now; with force everything reachable is purged, not just what is
