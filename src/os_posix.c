@@ -17,28 +17,22 @@
 #include <unistd.h>
 #include <unwind.h>
 
-static size_t os_page_size = 0;
-
-size_t xa__os_cpu_count(void) {
-  static size_t cpus;
-  size_t n = __atomic_load_n(&cpus, __ATOMIC_RELAXED);
-  if (xa_unlikely(n == 0)) {
-    long r = sysconf(_SC_NPROCESSORS_ONLN);
-    n = r > 0 ? (size_t)r : 1;
-    __atomic_store_n(&cpus, n, __ATOMIC_RELAXED);
-  }
-  return n;
+/* A sysconf value, read once into *slot (0 until then); fallback when the
+ * system gives none. Racing first readers store the same value. */
+static size_t sysconf_once(size_t* slot, int name, size_t fallback) {
+  size_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  if (xa_likely(v != 0)) return v;
+  long r = sysconf(name);
+  v = r > 0 ? (size_t)r : fallback;
+  __atomic_store_n(slot, v, __ATOMIC_RELAXED);
+  return v;
 }
 
-size_t xa__os_page_size(void) {
-  size_t ps = __atomic_load_n(&os_page_size, __ATOMIC_RELAXED);
-  if (xa_unlikely(ps == 0)) {
-    long r = sysconf(_SC_PAGESIZE);
-    ps = r > 0 ? (size_t)r : 4096;
-    __atomic_store_n(&os_page_size, ps, __ATOMIC_RELAXED);
-  }
-  return ps;
-}
+static size_t os_page_size, os_cpu_count;
+
+size_t xa__os_cpu_count(void) { return sysconf_once(&os_cpu_count, _SC_NPROCESSORS_ONLN, 1); }
+
+size_t xa__os_page_size(void) { return sysconf_once(&os_page_size, _SC_PAGESIZE, 4096); }
 
 static void* os_mmap(size_t size, int prot) {
   int saved = errno;  /* a failed mmap must not leak its errno into a successful call */

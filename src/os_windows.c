@@ -10,30 +10,23 @@
 #include <psapi.h>
 #include <string.h>
 
-static size_t os_page_size;
+static size_t os_page_size, os_cpu_count;
 
-size_t xa__os_cpu_count(void) {
-  static size_t cpus;
-  size_t n = __atomic_load_n(&cpus, __ATOMIC_RELAXED);
-  if (xa_unlikely(n == 0)) {
-    SYSTEM_INFO si;
-    GetSystemInfo(&si);
-    n = si.dwNumberOfProcessors ? si.dwNumberOfProcessors : 1;
-    __atomic_store_n(&cpus, n, __ATOMIC_RELAXED);
-  }
-  return n;
+/* *slot, one of the two above, read from GetSystemInfo once (0 until then;
+ * racing first readers store the same values). */
+static size_t system_info(size_t* slot) {
+  size_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  if (xa_likely(v != 0)) return v;
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  __atomic_store_n(&os_page_size, (size_t)(si.dwPageSize ? si.dwPageSize : 4096), __ATOMIC_RELAXED);
+  __atomic_store_n(&os_cpu_count, (size_t)(si.dwNumberOfProcessors ? si.dwNumberOfProcessors : 1), __ATOMIC_RELAXED);
+  return __atomic_load_n(slot, __ATOMIC_RELAXED);
 }
 
-size_t xa__os_page_size(void) {
-  size_t ps = __atomic_load_n(&os_page_size, __ATOMIC_RELAXED);
-  if (xa_unlikely(ps == 0)) {
-    SYSTEM_INFO si;
-    GetSystemInfo(&si);
-    ps = si.dwPageSize ? si.dwPageSize : 4096;
-    __atomic_store_n(&os_page_size, ps, __ATOMIC_RELAXED);
-  }
-  return ps;
-}
+size_t xa__os_cpu_count(void) { return system_info(&os_cpu_count); }
+
+size_t xa__os_page_size(void) { return system_info(&os_page_size); }
 
 typedef PVOID(WINAPI* virtual_alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, MEM_EXTENDED_PARAMETER*, ULONG);
 static virtual_alloc2_fn os_virtual_alloc2;

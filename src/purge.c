@@ -36,7 +36,7 @@ uint64_t xa__owner_idle_ms(uint64_t now) {
     for (xa_tld_t* t = xa__purge_registry(); t != NULL; t = t->all_next) {
       if (!atomic_load_explicit(&t->active, memory_order_relaxed)) continue;
       uint64_t last = atomic_load_explicit(&t->active_ms, memory_order_relaxed);
-      if (last <= now && now - last < delay) busy++;
+      if (last > now || now - last < delay) busy++;  /* (its clock read a moment after ours) */
     }
     size_t cpus = xa__os_cpu_count();
     atomic_store_explicit(&idle_factor, busy > cpus ? busy / cpus : 1, memory_order_relaxed);
