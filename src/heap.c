@@ -280,21 +280,34 @@ static xa_page_t* queue_find(xa_heap_t* heap, size_t bin) {
   return NULL;
 }
 
+/* Take an abandoned segment that has what want asks for into the thread's
+ * original heap (never a user heap: its live pages are a dead thread's) and
+ * look for a page of bin again; NULL if none was taken or it has none. */
+static xa_page_t* reclaim_for(xa_heap_t* heap, size_t bin, const xa_reclaim_want_t* want) {
+  xa_tld_t* tld = heap->tld;
+  xa_segment_t* seg = xa__segment_reclaim(tld, false, want);
+  if (seg == NULL) return NULL;
+  xa__heap_reclaim_segment(tld->heap_original, seg);
+  return heap == tld->heap_original ? queue_find(heap, bin) : NULL;
+}
+
 xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin) {
   xa_page_t* page = queue_find(heap, bin);
   if (page != NULL) return page;
-  /* Before taking new memory, give abandoned memory of exited threads a home:
-   * its live pages go to the original heap only (never a user heap). */
-  xa_tld_t* tld = heap->tld;
+  /* Abandoned memory of exited threads, in this order: a page of this class
+   * with room (it fills pages that live blocks keep anyway), a free page of
+   * the thread's own segments, and only then an abandoned segment's free
+   * page before new memory. Each exited thread's segments are taken by one
+   * successor at a time, not one per size class a thread misses. */
   if (xa__abandoned_any()) {
-    xa_reclaim_want_t want = {xa__bin_kind(bin), xa__bin_size(bin)};
-    xa_segment_t* seg = xa__segment_reclaim(tld, false, &want);
-    if (seg != NULL) {
-      xa__heap_reclaim_segment(tld->heap_original, seg);
-      if (heap == tld->heap_original) {
-        page = queue_find(heap, bin);
-        if (page != NULL) return page;
-      }
+    xa_kind_t kind = xa__bin_kind(bin);
+    xa_reclaim_want_t want = {kind, xa__bin_size(bin), false};
+    page = reclaim_for(heap, bin, &want);
+    if (page != NULL) return page;
+    if (!xa__segment_free_page_any(heap->tld, kind)) {
+      want.free_page = true;
+      page = reclaim_for(heap, bin, &want);
+      if (page != NULL) return page;
     }
   }
   return page_fresh(heap, bin);

@@ -481,6 +481,10 @@ uint8_t* xa__segment_page_area(const xa_segment_t* seg, const xa_page_t* page, s
   return start;
 }
 
+bool xa__segment_free_page_any(const xa_tld_t* tld, xa_kind_t kind) {
+  return kind <= XA_KIND_MEDIUM && tld->free_segments[kind] != NULL;
+}
+
 xa_page_t* xa__segment_page_alloc(xa_tld_t* tld, xa_kind_t kind) {
   xa_segment_t* seg = kind <= XA_KIND_MEDIUM ? tld->free_segments[kind] : NULL;
   if (seg == NULL) {
@@ -944,17 +948,17 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
   return next;
 }
 
-/* Whether an abandoned segment can give a page for blocks of block_size in
- * a segment of kind: a free page, or an in-use page of that size with free
- * blocks or room not yet carved. Read under abandoned_lock: the list's only
- * other bookkeeper (the sweep) holds it too, and other threads only push on
+/* Whether an abandoned segment can give what want asks for: an in-use page
+ * of its block size with free blocks or room not yet carved, or (free_page)
+ * a free page of its kind. Read under abandoned_lock: the list's only other
+ * bookkeeper (the sweep) holds it too, and other threads only push on
  * xthread_free. */
-static bool reclaim_fits(const xa_segment_t* seg, xa_kind_t kind, size_t block_size) {
-  if (seg->kind != kind) return false;
-  if (seg->used_pages < seg->page_count) return true;
+static bool reclaim_fits(const xa_segment_t* seg, const xa_reclaim_want_t* want) {
+  if (seg->kind != want->kind) return false;
+  if (want->free_page) return seg->used_pages < seg->page_count;
   for (uint32_t i = 0; i < seg->page_count && i < XA_MAX_PAGES; i++) {
     xa_page_t* page = (xa_page_t*)&seg->pages[i];
-    if (!page->in_use || page->block_size != block_size) continue;
+    if (!page->in_use || page->block_size != want->block_size) continue;
     if (page->free != NULL || page->local_free != NULL || page->capacity < page->reserved) return true;
     if ((atomic_load_explicit(&page->xthread_free, memory_order_relaxed) & ~XA_XF_NOTIFY) != 0) return true;
   }
@@ -966,18 +970,23 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_wan
   if (wait) xa__lock(&abandoned_lock);
   else if (!xa__lock_try(&abandoned_lock)) return NULL;
   /* With a want, the first of the first XA_RECLAIM_SCAN segments that can
-   * give the page (the lock is held meanwhile), else the most recently
-   * abandoned one: its pages are the likeliest to be resident. */
+   * give it (the lock is held meanwhile), or none: a segment taken for
+   * nothing would stay with this thread, its free pages purged and faulted
+   * in again by the next owner. Without, the most recently abandoned one:
+   * its pages are the likeliest to be resident. */
   xa_segment_t** at = &abandoned_head;
-  xa_segment_t** scan = &abandoned_head;
-  for (size_t n = 0; want != NULL && *scan != NULL && n < XA_RECLAIM_SCAN; n++) {
-    if (reclaim_fits(*scan, want->kind, want->block_size)) {
-      at = scan;
-      break;
+  if (want != NULL) {
+    at = NULL;
+    xa_segment_t** scan = &abandoned_head;
+    for (size_t n = 0; *scan != NULL && n < XA_RECLAIM_SCAN; n++) {
+      if (reclaim_fits(*scan, want)) {
+        at = scan;
+        break;
+      }
+      scan = &(*scan)->abandoned_next;
     }
-    scan = &(*scan)->abandoned_next;
   }
-  xa_segment_t* seg = *at;
+  xa_segment_t* seg = at != NULL ? *at : NULL;
   if (seg != NULL) {
     *at = seg->abandoned_next;
     seg->abandoned_next = NULL;

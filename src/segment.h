@@ -107,13 +107,17 @@ XA_INTERNAL void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg);
 typedef struct xa_reclaim_want_s {
   xa_kind_t kind;     /* segment kind of the page */
   size_t block_size;  /* its blocks */
+  bool free_page;     /* a free page of kind will do (else only a page of block_size with room) */
 } xa_reclaim_want_t;
 /* Take one abandoned segment into tld (owner = tld). Its in-use pages are
- * detached; the caller queues or frees them. With want, only one among the
- * first few that has a free page of want's kind or a page of want's blocks
- * with free blocks. NULL when none (or contended and !wait). */
+ * detached; the caller queues or frees them. With want, the first among the
+ * first XA_RECLAIM_SCAN that has a page of want's blocks with free blocks or
+ * room (or, with want->free_page, a free page of want's kind); without, the
+ * most recently abandoned one. NULL when none (or contended and !wait). */
 XA_INTERNAL xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_want_t* want);
 XA_INTERNAL bool xa__abandoned_any(void);
+/* Whether one of tld's own segments of kind has a free page (owner). */
+XA_INTERNAL bool xa__segment_free_page_any(const xa_tld_t* tld, xa_kind_t kind);
 
 /* Visit abandoned segments under the lock (debug checker). */
 typedef void(xa_segment_visit_fun)(xa_segment_t* seg, void* arg);

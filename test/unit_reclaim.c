@@ -1,0 +1,91 @@
+/* Which abandoned segment a thread takes, and when (heap.c,
+ * xa__heap_find_page). A thread that misses a size class takes an abandoned
+ * segment only if it has a page of that class with room, or if the thread has
+ * no free page of its own left (instead of mapping memory). Taking one for
+ * every miss made threads of a churning program hold several segments each,
+ * whose free pages were purged and faulted in again by their next owner
+ * (docs/benchmarks.md, "Many threads on few cores": xa-mstress at 64 threads
+ * reclaimed 7 segments per thread). */
+#include "xa_test_os.h"
+#include "stats.h"
+#include "xalloc.h"
+#include "xa_test.h"
+#include <pthread.h>
+#include <stdint.h>
+
+enum { DYING = 4, PER_CLASS = 200 };
+
+#define SEGMENT_OF(p) ((uintptr_t)(p) & ~(uintptr_t)((4u << 20) - 1))
+
+static void* kept[DYING][2];
+static pthread_barrier_t all_filled;  /* none exits before all have their own segment */
+
+/* Fills pages of two classes, keeps one block of each and exits: its segment
+ * is abandoned with those two pages, their free blocks and free pages. */
+static void* dying(void* arg) {
+  void** keep = arg;
+  static const size_t sizes[2] = {48, 1000};
+  for (int c = 0; c < 2; c++) {
+    void* blocks[PER_CLASS];
+    for (int i = 0; i < PER_CLASS; i++) CHECK((blocks[i] = xa_malloc(sizes[c])) != NULL);
+    keep[c] = blocks[PER_CLASS / 2];
+    for (int i = 0; i < PER_CLASS; i++) {
+      if (i != PER_CLASS / 2) xa_free(blocks[i]);
+    }
+  }
+  pthread_barrier_wait(&all_filled);
+  return NULL;
+}
+
+static int64_t reclaimed(void) { return xa__stat_current(XA_STAT_reclaimed); }
+
+/* New classes only: the first miss finds no free page of the thread's own
+ * and takes one segment; the other classes take its free pages. */
+static void* new_classes(void* arg) {
+  int64_t* taken = arg;
+  static const size_t sizes[] = {16, 32, 64, 96, 128, 192, 256, 384, 512, 768};
+  int64_t before = reclaimed();
+  void* p[sizeof sizes / sizeof sizes[0]];
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) CHECK((p[i] = xa_malloc(sizes[i])) != NULL);
+  *taken = reclaimed() - before;
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) xa_free(p[i]);
+  return NULL;
+}
+
+/* A class that abandoned pages have room in: one segment, one with such a
+ * page, and the block comes from that page. */
+static void* old_class(void* arg) {
+  int64_t* taken = arg;
+  int64_t before = reclaimed();
+  void* p = xa_malloc(48);
+  CHECK(p != NULL);
+  *taken = reclaimed() - before;
+  bool beside = false;
+  for (int t = 0; t < DYING; t++) beside |= SEGMENT_OF(p) == SEGMENT_OF(kept[t][0]);
+  CHECK_MSG(beside, "a 48-byte block came from a fresh page while abandoned pages had room");
+  xa_free(p);
+  return NULL;
+}
+
+int main(void) {
+  /* Nothing is swept away while the test looks. */
+  CHECK(xa_option_set("purge_delay", "60000"));
+  CHECK(pthread_barrier_init(&all_filled, NULL, DYING) == 0);
+  pthread_t d[DYING];
+  for (int t = 0; t < DYING; t++) CHECK(pthread_create(&d[t], NULL, dying, kept[t]) == 0);
+  for (int t = 0; t < DYING; t++) CHECK(pthread_join(d[t], NULL) == 0);
+  CHECK(xa__stat_current(XA_STAT_abandoned) >= DYING);
+  int64_t taken = -1;
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, new_classes, &taken) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK_MSG(taken == 1, "ten new size classes took %lld abandoned segments (want 1)", (long long)taken);
+  CHECK(pthread_create(&th, NULL, old_class, &taken) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK_MSG(taken == 1, "one 48-byte block took %lld abandoned segments (want 1)", (long long)taken);
+  for (int t = 0; t < DYING; t++) {
+    xa_free(kept[t][0]);
+    xa_free(kept[t][1]);
+  }
+  return 0;
+}
