@@ -864,8 +864,13 @@ void xa__segments_purge(xa_tld_t* tld) { xa__segments_purge_due(tld, 0, true, tr
 /* ---- abandoned segments ------------------------------------------------------ */
 
 static xa_lock_t abandoned_lock = XA_LOCK_INIT;
-static xa_segment_t* abandoned_head;
-static _Atomic(size_t) abandoned_count;
+/* One list per kind, most recently abandoned first: a thread looking for a
+ * page of one kind scans only segments that can have it (a list shared by
+ * all kinds hid the few medium segments behind many small ones, and threads
+ * mapped new ones while those piled up). */
+#define XA_KINDS (XA_KIND_HUGE + 1)
+static xa_segment_t* abandoned_head[XA_KINDS];
+static _Atomic(size_t) abandoned_count;  /* over all lists */
 
 bool xa__abandoned_any(void) { return atomic_load_explicit(&abandoned_count, memory_order_relaxed) != 0; }
 
@@ -879,8 +884,8 @@ void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   /* From here on every free into this segment is a cross-thread free. */
   atomic_store_explicit(&seg->owner, 0, memory_order_release);
   xa__lock(&abandoned_lock);
-  seg->abandoned_next = abandoned_head;
-  abandoned_head = seg;
+  seg->abandoned_next = abandoned_head[seg->kind];
+  abandoned_head[seg->kind] = seg;
   atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
   xa__unlock(&abandoned_lock);
   xa__stat_add(XA_STAT_abandoned, 1);
@@ -901,43 +906,45 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
   int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
   uint64_t next = UINT64_MAX;
   xa_segment_t* empty = NULL;
-  xa_segment_t** link = &abandoned_head;
   xa_segment_t* seg;
-  while ((seg = *link) != NULL) {
-    uint64_t due = delay < 0 ? UINT64_MAX : seg->abandoned_at + (uint64_t)delay;
-    if (!force && due > now) {
-      if (due < next) next = due;
+  for (size_t kind = 0; kind < XA_KINDS; kind++) {
+    xa_segment_t** link = &abandoned_head[kind];
+    while ((seg = *link) != NULL) {
+      uint64_t due = delay < 0 ? UINT64_MAX : seg->abandoned_at + (uint64_t)delay;
+      if (!force && due > now) {
+        if (due < next) next = due;
+        link = &seg->abandoned_next;
+        continue;
+      }
+      for (uint32_t i = 0; i < seg->page_count; i++) {
+        xa_page_t* page = &seg->pages[i];
+        if (!page->in_use) continue;
+        uint64_t page_next = collect(page, now, force);
+        if (page_next < next) next = page_next;
+        if (page->used != 0) continue;
+        /* Every block of it was freed: the page is free, and due now (it
+         * emptied some time after the segment was abandoned). */
+        xa__stats_page_gone(page);
+        memset(page, 0, sizeof(*page));
+        page->dirty = 1;
+        page->purge_at = now;
+        seg->used_pages--;
+        xa__stat_add(XA_STAT_pages, -1);
+      }
+      if (seg->used_pages == 0) {
+        *link = seg->abandoned_next;
+        atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+        xa__stat_add(XA_STAT_abandoned, -1);
+        seg->abandoned_next = empty;
+        empty = seg;
+        continue;
+      }
+      uint64_t page_due = segment_purge_pages(seg, now, force);
+      if (page_due < next) next = page_due;
+      /* Live blocks remain: look again for frees from other threads later. */
+      if (delay >= 0 && now + (uint64_t)delay < next) next = now + (uint64_t)(delay > 0 ? delay : 1);
       link = &seg->abandoned_next;
-      continue;
     }
-    for (uint32_t i = 0; i < seg->page_count; i++) {
-      xa_page_t* page = &seg->pages[i];
-      if (!page->in_use) continue;
-      uint64_t page_next = collect(page, now, force);
-      if (page_next < next) next = page_next;
-      if (page->used != 0) continue;
-      /* Every block of it was freed: the page is free, and due now (it
-       * emptied some time after the segment was abandoned). */
-      xa__stats_page_gone(page);
-      memset(page, 0, sizeof(*page));
-      page->dirty = 1;
-      page->purge_at = now;
-      seg->used_pages--;
-      xa__stat_add(XA_STAT_pages, -1);
-    }
-    if (seg->used_pages == 0) {
-      *link = seg->abandoned_next;
-      atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
-      xa__stat_add(XA_STAT_abandoned, -1);
-      seg->abandoned_next = empty;
-      empty = seg;
-      continue;
-    }
-    uint64_t page_due = segment_purge_pages(seg, now, force);
-    if (page_due < next) next = page_due;
-    /* Live blocks remain: look again for frees from other threads later. */
-    if (delay >= 0 && now + (uint64_t)delay < next) next = now + (uint64_t)(delay > 0 ? delay : 1);
-    link = &seg->abandoned_next;
   }
   xa__unlock(&abandoned_lock);
   while (empty != NULL) {  /* no block of these is live: nobody can reach them */
@@ -972,12 +979,14 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_wan
   /* With a want, the first of the first XA_RECLAIM_SCAN segments that can
    * give it (the lock is held meanwhile), or none: a segment taken for
    * nothing would stay with this thread, its free pages purged and faulted
-   * in again by the next owner. Without, the most recently abandoned one:
-   * its pages are the likeliest to be resident. */
-  xa_segment_t** at = &abandoned_head;
+   * in again by the next owner. Without, the most recently abandoned one
+   * of some kind: its pages are the likeliest to be resident. */
+  xa_segment_t** at = NULL;
+  for (size_t kind = 0; want == NULL && at == NULL && kind < XA_KINDS; kind++) {
+    if (abandoned_head[kind] != NULL) at = &abandoned_head[kind];
+  }
   if (want != NULL) {
-    at = NULL;
-    xa_segment_t** scan = &abandoned_head;
+    xa_segment_t** scan = &abandoned_head[want->kind];
     for (size_t n = 0; *scan != NULL && n < XA_RECLAIM_SCAN; n++) {
       if (reclaim_fits(*scan, want)) {
         at = scan;
@@ -1008,7 +1017,9 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_wan
 
 void xa__abandoned_visit(xa_segment_visit_fun* fn, void* arg) {
   xa__lock(&abandoned_lock);
-  for (xa_segment_t* seg = abandoned_head; seg != NULL; seg = seg->abandoned_next) fn(seg, arg);
+  for (size_t kind = 0; kind < XA_KINDS; kind++) {
+    for (xa_segment_t* seg = abandoned_head[kind]; seg != NULL; seg = seg->abandoned_next) fn(seg, arg);
+  }
   xa__unlock(&abandoned_lock);
 }
 
@@ -1021,7 +1032,7 @@ void xa__segment_fork_child(void) {
     memset(&standard_pool, 0, sizeof(standard_pool));
   }
   if (xa__lock_fork_child(&abandoned_lock)) {
-    abandoned_head = NULL;
+    memset(abandoned_head, 0, sizeof(abandoned_head));
     atomic_store_explicit(&abandoned_count, 0, memory_order_relaxed);
   }
   atomic_store_explicit(&purge_due, UINT64_MAX, memory_order_relaxed);

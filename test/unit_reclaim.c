@@ -5,8 +5,11 @@
  * every miss made threads of a churning program hold several segments each,
  * whose free pages were purged and faulted in again by their next owner
  * (docs/benchmarks.md, "Many threads on few cores": xa-mstress at 64 threads
- * reclaimed 7 segments per thread). */
+ * reclaimed 7 segments per thread). And a thread that needs a medium page
+ * finds an abandoned medium segment however many small ones were abandoned
+ * after it (one list per kind). */
 #include "xa_test_os.h"
+#include "config.h"
 #include "stats.h"
 #include "xalloc.h"
 #include "xa_test.h"
@@ -67,6 +70,55 @@ static void* old_class(void* arg) {
   return NULL;
 }
 
+/* A medium block (20 KiB) while one medium segment, abandoned first, waits
+ * behind more small segments than a reclaimer scans: it is found. */
+enum { DEEP = XA_RECLAIM_SCAN + 4, MEDIUM = 20 << 10 };
+static void* medium_kept;
+static void* small_kept[DEEP];
+static pthread_barrier_t small_filled;
+
+static void* medium_dying(void* arg) {
+  (void)arg;
+  void* a = xa_malloc(MEDIUM);
+  CHECK(a != NULL && (medium_kept = xa_malloc(MEDIUM)) != NULL);
+  xa_free(a);
+  return NULL;
+}
+
+static void* small_dying(void* arg) {
+  void** keep = arg;
+  CHECK((*keep = xa_malloc(48)) != NULL);
+  pthread_barrier_wait(&small_filled);
+  return NULL;
+}
+
+static void* medium_needed(void* arg) {
+  int64_t* taken = arg;
+  int64_t before = reclaimed();
+  void* p = xa_malloc(MEDIUM);
+  CHECK(p != NULL);
+  *taken = reclaimed() - before;
+  CHECK_MSG(SEGMENT_OF(p) == SEGMENT_OF(medium_kept), "a medium block came from new memory");
+  xa_free(p);
+  return NULL;
+}
+
+static void medium_behind_small(void) {
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, medium_dying, NULL) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK(pthread_barrier_init(&small_filled, NULL, DEEP) == 0);
+  pthread_t d[DEEP];
+  for (int t = 0; t < DEEP; t++) CHECK(pthread_create(&d[t], NULL, small_dying, &small_kept[t]) == 0);
+  for (int t = 0; t < DEEP; t++) CHECK(pthread_join(d[t], NULL) == 0);
+  int64_t taken = -1;
+  CHECK(pthread_create(&th, NULL, medium_needed, &taken) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK_MSG(taken == 1, "one medium block took %lld abandoned segments (want 1)", (long long)taken);
+  xa_free(medium_kept);
+  for (int t = 0; t < DEEP; t++) xa_free(small_kept[t]);
+}
+
 int main(void) {
   /* Nothing is swept away while the test looks. */
   CHECK(xa_option_set("purge_delay", "60000"));
@@ -87,5 +139,6 @@ int main(void) {
     xa_free(kept[t][0]);
     xa_free(kept[t][1]);
   }
+  medium_behind_small();
   return 0;
 }
