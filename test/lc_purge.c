@@ -22,6 +22,10 @@
  *                    exits (its pages stay abandoned)
  *   big_blocks_idle_owner  the same, freed by another thread while the owner
  *                    sleeps; nobody pokes
+ *   big_blocks_orphaned  the same, allocated by a thread that has exited and
+ *                    freed by this one: not given back at once (a thread
+ *                    that takes the segment soon would fault them in again),
+ *                    but by the sweep within the delay
  *
  * "A slow path" below is one allocation that cannot come from a fast path;
  * the bound in docs/design.md is stated in those terms. */
@@ -479,6 +483,37 @@ static void scenario_big_blocks_idle_owner(void) {
   pthread_join(t, NULL);
 }
 
+/* The filler exits with every block live (its segments are abandoned);
+ * this thread frees most of them. */
+static void* big_filler_exits(void* arg) {
+  (void)arg;
+  big_fill();
+  return NULL;
+}
+static void scenario_big_blocks_orphaned(void) {
+  big_skip_in_debug();
+  /* Long enough that the frees below finish well within it. */
+  CHECK(xa_option_set("purge_delay", "1000"));
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, big_filler_exits, NULL) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  size_t full = rss();
+  int64_t purged = xa__stat_current(XA_STAT_purged_bytes);
+  size_t huge = 0;  /* a huge block's memory goes back at once: nothing else can use its segment */
+  for (size_t i = 0; i < BIG_BLOCKS; i++) {
+    if (i % 16 != 0 && big_size(i) > XA_LARGE_MAX) huge += big_size(i);
+  }
+  size_t freed = big_free_most();
+  int64_t at_once = xa__stat_current(XA_STAT_purged_bytes) - purged;
+  fprintf(stderr, "big_blocks_orphaned: %zu MiB freed (%zu MiB in huge blocks), %lld KiB given back at once\n",
+          freed >> 20, huge >> 20, (long long)(at_once >> 10));
+  CHECK_MSG(at_once < (int64_t)(huge + (freed - huge) / 4), "%lld of %zu bytes (%zu in huge blocks) went back before the delay",
+            (long long)at_once, freed, huge);
+  wait_rss_below(full - freed * 3 / 4, delay_ms() + 2000, true, "big_blocks_orphaned");
+  CHECK(xa__validate());
+  for (size_t i = 0; i < BIG_BLOCKS; i += 16) xa_free(big[i]);
+}
+
 int main(int argc, char** argv) {
   CHECK_MSG(argc == 2, "usage: lc_purge SCENARIO");
   xa_free(xa_malloc(1));
@@ -495,6 +530,7 @@ int main(int argc, char** argv) {
   else if (strcmp(s, "big_blocks_xthread") == 0) scenario_big_blocks(true, false);
   else if (strcmp(s, "big_blocks_exited") == 0) scenario_big_blocks(false, true);
   else if (strcmp(s, "big_blocks_idle_owner") == 0) scenario_big_blocks_idle_owner();
+  else if (strcmp(s, "big_blocks_orphaned") == 0) scenario_big_blocks_orphaned();
   else CHECK_MSG(0, "unknown scenario %s", s);
   return 0;
 }

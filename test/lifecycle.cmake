@@ -36,7 +36,7 @@ if(NOT WIN32)
   xa_test(lc_purge INTERNAL NO_TEST SOURCES lc_purge.c)  # the scenarios below run it
   set(xa_purge_scenarios late_thread no_thrash no_thrash_big)
   if(NOT XALLOC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
-    list(APPEND xa_purge_scenarios huge_idle_owner exited_huge exited_small mixed_1g big_blocks big_blocks_xthread big_blocks_exited big_blocks_idle_owner)
+    list(APPEND xa_purge_scenarios huge_idle_owner exited_huge exited_small mixed_1g big_blocks big_blocks_xthread big_blocks_exited big_blocks_idle_owner big_blocks_orphaned)
     add_test(NAME lc_purge_sleepers COMMAND lc_purge sleepers)
     set_tests_properties(lc_purge_sleepers PROPERTIES LABELS lifecycle TIMEOUT 300
       ENVIRONMENT "XALLOC_PURGE_THREAD=1")
