@@ -106,7 +106,7 @@ static XA_NOINLINE void free_xthread(xa_segment_t* seg, xa_page_t* page, void* p
       xa__page_big_give_back(page, b);  /* ours until the push */
     } else if (big) {
       xa__big_stamp_set(b, now | 1);
-      if (for_sweep) xa__purge_schedule(now + (uint64_t)delay);
+      if (for_sweep) xa__purge_schedule((now | 1) + (uint64_t)delay);  /* when the stamp is due */
     }
   } else if (self == &xa__tld_empty || (++self->slow_count & 63) == 0) {
     now = xa__os_clock_ms();

@@ -187,7 +187,7 @@ void xa__heap_tick(xa_tld_t* tld) {
 void xa__heap_big_freed(xa_tld_t* tld, xa_block_t* b) {
   uint64_t now = xa__os_clock_ms();
   xa__big_stamp_set(b, now | 1);
-  xa__page_big_plan(tld, now);
+  xa__page_big_plan(tld, now | 1);  /* due with the stamp, not a moment before */
 }
 
 void xa__heap_purge_big(xa_tld_t* tld, uint64_t now, bool force) {
@@ -297,18 +297,26 @@ xa_page_t* xa__heap_find_page(xa_heap_t* heap, size_t bin) {
   /* Abandoned memory of exited threads, in this order: a page of this class
    * with room (it fills pages that live blocks keep anyway), a free page of
    * the thread's own segments, and only then an abandoned segment's free
-   * page before new memory. Each exited thread's segments are taken by one
-   * successor at a time, not one per size class a thread misses. */
-  if (xa__abandoned_any()) {
-    xa_kind_t kind = xa__bin_kind(bin);
+   * page before a new or cached segment. Each exited thread's segments are
+   * taken by one successor at a time, not one per size class a thread
+   * misses. (A large segment's one page is never free while abandoned.) */
+  xa_kind_t kind = xa__bin_kind(bin);
+  if (xa__abandoned_of(kind)) {
     xa_reclaim_want_t want = {kind, xa__bin_size(bin), false};
     page = reclaim_for(heap, bin, &want);
     if (page != NULL) return page;
-    if (!xa__segment_free_page_any(heap->tld, kind)) {
+    if (kind <= XA_KIND_MEDIUM && !xa__segment_free_page_any(heap->tld, kind)) {
       want.free_page = true;
       page = reclaim_for(heap, bin, &want);
       if (page != NULL) return page;
     }
+  }
+  /* With purge_delay -1 no sweep frees what nobody takes (emptied pages,
+   * empty segments, huge segments of any kind): a miss takes any abandoned
+   * segment then, as before the lists were per kind. */
+  if (xa__option_get(XA_OPT_PURGE_DELAY) < 0 && xa__abandoned_any()) {
+    page = reclaim_for(heap, bin, NULL);
+    if (page != NULL) return page;
   }
   return page_fresh(heap, bin);
 }

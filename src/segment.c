@@ -870,9 +870,16 @@ static xa_lock_t abandoned_lock = XA_LOCK_INIT;
  * mapped new ones while those piled up). */
 #define XA_KINDS (XA_KIND_HUGE + 1)
 static xa_segment_t* abandoned_head[XA_KINDS];
-static _Atomic(size_t) abandoned_count;  /* over all lists */
+static _Atomic(size_t) abandoned_count[XA_KINDS];  /* read without the lock */
 
-bool xa__abandoned_any(void) { return atomic_load_explicit(&abandoned_count, memory_order_relaxed) != 0; }
+bool xa__abandoned_of(xa_kind_t kind) { return atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed) != 0; }
+
+bool xa__abandoned_any(void) {
+  for (size_t kind = 0; kind < XA_KINDS; kind++) {
+    if (xa__abandoned_of((xa_kind_t)kind)) return true;
+  }
+  return false;
+}
 
 void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   xa__lock(&tld->lock);
@@ -886,7 +893,7 @@ void xa__segment_abandon(xa_tld_t* tld, xa_segment_t* seg) {
   xa__lock(&abandoned_lock);
   seg->abandoned_next = abandoned_head[seg->kind];
   abandoned_head[seg->kind] = seg;
-  atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&abandoned_count[seg->kind], 1, memory_order_relaxed);
   xa__unlock(&abandoned_lock);
   xa__stat_add(XA_STAT_abandoned, 1);
   xa__stats_free_event();
@@ -933,7 +940,7 @@ uint64_t xa__abandoned_sweep(uint64_t now, bool force, xa_page_collect_fun* coll
       }
       if (seg->used_pages == 0) {
         *link = seg->abandoned_next;
-        atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
         xa__stat_add(XA_STAT_abandoned, -1);
         seg->abandoned_next = empty;
         empty = seg;
@@ -980,7 +987,8 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_wan
    * give it (the lock is held meanwhile), or none: a segment taken for
    * nothing would stay with this thread, its free pages purged and faulted
    * in again by the next owner. Without, the most recently abandoned one
-   * of some kind: its pages are the likeliest to be resident. */
+   * of the first kind that has one: its pages are the likeliest to be
+   * resident. */
   xa_segment_t** at = NULL;
   for (size_t kind = 0; want == NULL && at == NULL && kind < XA_KINDS; kind++) {
     if (abandoned_head[kind] != NULL) at = &abandoned_head[kind];
@@ -999,7 +1007,7 @@ xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_wan
   if (seg != NULL) {
     *at = seg->abandoned_next;
     seg->abandoned_next = NULL;
-    atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&abandoned_count[seg->kind], 1, memory_order_relaxed);
     atomic_store_explicit(&seg->owner, (uintptr_t)tld, memory_order_release);
   }
   xa__unlock(&abandoned_lock);
@@ -1033,7 +1041,7 @@ void xa__segment_fork_child(void) {
   }
   if (xa__lock_fork_child(&abandoned_lock)) {
     memset(abandoned_head, 0, sizeof(abandoned_head));
-    atomic_store_explicit(&abandoned_count, 0, memory_order_relaxed);
+    for (size_t kind = 0; kind < XA_KINDS; kind++) atomic_store_explicit(&abandoned_count[kind], 0, memory_order_relaxed);
   }
   atomic_store_explicit(&purge_due, UINT64_MAX, memory_order_relaxed);
   xa__purge_schedule(deadline_after(xa__os_clock_ms()));

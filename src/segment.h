@@ -111,11 +111,13 @@ typedef struct xa_reclaim_want_s {
 } xa_reclaim_want_t;
 /* Take one abandoned segment into tld (owner = tld). Its in-use pages are
  * detached; the caller queues or frees them. With want, the first among the
- * first XA_RECLAIM_SCAN that has a page of want's blocks with free blocks or
- * room (or, with want->free_page, a free page of want's kind); without, the
- * most recently abandoned one. NULL when none (or contended and !wait). */
+ * first XA_RECLAIM_SCAN of want's kind that has a page of want's blocks with
+ * free blocks or room (or, with want->free_page, a free page); without, the
+ * most recently abandoned one of the first kind that has one. NULL when none
+ * (or contended and !wait). */
 XA_INTERNAL xa_segment_t* xa__segment_reclaim(xa_tld_t* tld, bool wait, const xa_reclaim_want_t* want);
 XA_INTERNAL bool xa__abandoned_any(void);
+XA_INTERNAL bool xa__abandoned_of(xa_kind_t kind);  /* of that kind */
 /* Whether one of tld's own segments of kind has a free page (owner). */
 XA_INTERNAL bool xa__segment_free_page_any(const xa_tld_t* tld, xa_kind_t kind);
 

@@ -18,7 +18,7 @@
 
 enum { DYING = 4, PER_CLASS = 200 };
 
-#define SEGMENT_OF(p) ((uintptr_t)(p) & ~(uintptr_t)((4u << 20) - 1))
+#define SEGMENT_OF(p) ((uintptr_t)(p) & ~(uintptr_t)XA_SEGMENT_MASK)
 
 static void* kept[DYING][2];
 static pthread_barrier_t all_filled;  /* none exits before all have their own segment */
@@ -55,8 +55,15 @@ static void* new_classes(void* arg) {
   return NULL;
 }
 
+/* Exits with a block of 2000 bytes: its segment, the most recently
+ * abandoned one, has free pages but no 48-byte page. */
+static void* other_class_dying(void* arg) {
+  CHECK((*(void**)arg = xa_malloc(2000)) != NULL);
+  return NULL;
+}
+
 /* A class that abandoned pages have room in: one segment, one with such a
- * page, and the block comes from that page. */
+ * page (not the most recent one), and the block comes from that page. */
 static void* old_class(void* arg) {
   int64_t* taken = arg;
   int64_t before = reclaimed();
@@ -119,6 +126,35 @@ static void medium_behind_small(void) {
   for (int t = 0; t < DEEP; t++) xa_free(small_kept[t]);
 }
 
+/* With purge_delay -1 no sweep frees what nobody takes: a thread's misses
+ * take abandoned segments of any kind, such as an emptied huge one. */
+static void* huge_dying(void* arg) {
+  CHECK((*(void**)arg = xa_malloc(1 << 20)) != NULL);
+  return NULL;
+}
+
+static void* many_classes(void* arg) {
+  (void)arg;
+  void* p[64];
+  for (size_t i = 0; i < 64; i++) CHECK((p[i] = xa_malloc(16 + i * 128)) != NULL);
+  for (size_t i = 0; i < 64; i++) xa_free(p[i]);
+  return NULL;
+}
+
+static void never_swept(void) {
+  CHECK(xa_option_set("purge_delay", "-1"));
+  void* huge = NULL;
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, huge_dying, &huge) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  xa_free(huge);  /* its segment: abandoned and empty */
+  CHECK(xa__stat_current(XA_STAT_abandoned) >= 1);
+  CHECK(pthread_create(&th, NULL, many_classes, NULL) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK_MSG(xa__stat_current(XA_STAT_abandoned) == 0, "%lld abandoned segments nobody takes",
+            (long long)xa__stat_current(XA_STAT_abandoned));
+}
+
 int main(void) {
   /* Nothing is swept away while the test looks. */
   CHECK(xa_option_set("purge_delay", "60000"));
@@ -132,6 +168,9 @@ int main(void) {
   CHECK(pthread_create(&th, NULL, new_classes, &taken) == 0);
   CHECK(pthread_join(th, NULL) == 0);
   CHECK_MSG(taken == 1, "ten new size classes took %lld abandoned segments (want 1)", (long long)taken);
+  void* other = NULL;
+  CHECK(pthread_create(&th, NULL, other_class_dying, &other) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
   CHECK(pthread_create(&th, NULL, old_class, &taken) == 0);
   CHECK(pthread_join(th, NULL) == 0);
   CHECK_MSG(taken == 1, "one 48-byte block took %lld abandoned segments (want 1)", (long long)taken);
@@ -139,6 +178,8 @@ int main(void) {
     xa_free(kept[t][0]);
     xa_free(kept[t][1]);
   }
+  xa_free(other);
   medium_behind_small();
+  never_swept();
   return 0;
 }
