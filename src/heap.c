@@ -200,7 +200,7 @@ void xa__heap_purge_big(xa_tld_t* tld, uint64_t now, bool force) {
     for (size_t q = first; q < XA_QUEUE_COUNT; q++) {
       if (q == XA_BIN_HUGE || q == XA_QUEUE_FULL) continue;
       for (xa_page_t* page = h->queues[q].first; page != NULL; page = page->next) {
-        uint64_t due = xa__page_purge_big(page, now, force);
+        uint64_t due = xa__page_purge_big(page, now, force, false);
         if (due < next) next = due;
       }
     }

@@ -271,16 +271,20 @@ void xa__page_big_give_back(xa_page_t* page, xa_block_t* b) {
 
 /* Give back what of b, free since its stamp, is due; the next due time
  * otherwise (UINT64_MAX: nothing to do). */
-static uint64_t big_block_purge(xa_page_t* page, xa_block_t* b, uint64_t now, uint64_t delay, bool force) {
+static uint64_t big_block_purge(xa_page_t* page, xa_block_t* b, uint64_t now, uint64_t delay, bool force,
+                                bool in_pass) {
   uint64_t stamp = xa__big_stamp(b);
   if (stamp == 0) return UINT64_MAX;
   /* (A stamp after now is no stamp of ours: due.) */
   if (!force && stamp <= now && stamp + delay > now) return stamp + delay;
+  /* The sweep runs inside some thread's malloc or free, under the
+   * abandoned-list lock: as for free pages, a pass gives back so much. */
+  if (in_pass && !force && !xa__purge_budget_take(page->block_size)) return now;
   xa__page_big_give_back(page, b);
   return UINT64_MAX;
 }
 
-uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force) {
+uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force, bool in_pass) {
   uint8_t flags = xa__page_flags(page);
   int64_t delay = xa__option_get(XA_OPT_PURGE_DELAY);
   if (!(flags & XA_PF_BIG) || (flags & XA_PF_CORRUPT) || (delay < 0 && !force)) return UINT64_MAX;
@@ -296,7 +300,7 @@ uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force) {
     for (xa_block_t* b = lists[l]; b != NULL && n++ < page->capacity; b = xa__block_next(page, b)) {
       if (xa__page_block_index(page, b) >= page->capacity) break;
       if (b->freed != XA_FREED_MARK) continue;
-      uint64_t due = big_block_purge(page, b, now, (uint64_t)(delay > 0 ? delay : 0), force);
+      uint64_t due = big_block_purge(page, b, now, (uint64_t)(delay > 0 ? delay : 0), force, in_pass);
       if (due < next) next = due;
     }
   }

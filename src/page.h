@@ -70,8 +70,10 @@ XA_INTERNAL void xa__page_big_give_back(xa_page_t* page, xa_block_t* b);
 /* Give back the memory of the page's free big blocks (XA_PF_BIG) that were
  * freed a purge delay before now (all with force), but for each one's first
  * OS page. Returns when the next one is due (UINT64_MAX: none). Whoever may
- * walk the page's lists (its owner; the sweep for an abandoned segment). */
-XA_INTERNAL uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force);
+ * walk the page's lists (its owner; the sweep for an abandoned segment).
+ * in_pass (the sweep): the blocks count against the pass's budget, and those
+ * over it are due at once, for the next pass. */
+XA_INTERNAL uint64_t xa__page_purge_big(xa_page_t* page, uint64_t now, bool force, bool in_pass);
 
 /* The owner can allocate from the page without carving: a block on `free`,
  * or on local_free (collected there while profiling, see below). */

@@ -49,7 +49,7 @@ uint64_t xa__owner_idle_ms(uint64_t now) {
  * threads freed, give back the memory of freed big blocks. */
 static uint64_t collect_abandoned_page(xa_page_t* page, uint64_t now, bool force) {
   xa__page_collect(page);
-  return page->used != 0 ? xa__page_purge_big(page, now, force) : UINT64_MAX;
+  return page->used != 0 ? xa__page_purge_big(page, now, force, true) : UINT64_MAX;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }

@@ -92,6 +92,12 @@ static size_t pass_budget = SIZE_MAX;
 
 void xa__purge_budget(size_t bytes) { pass_budget = bytes; }
 
+bool xa__purge_budget_take(size_t bytes) {
+  if (pass_budget == 0) return false;
+  if (pass_budget != SIZE_MAX) pass_budget = pass_budget > bytes ? pass_budget - bytes : 0;
+  return true;
+}
+
 /* Purge seg's free, dirty pages that are due at `now` (all of them with
  * force), one call per run of neighbours; returns the earliest deadline left
  * (UINT64_MAX: none). Caller holds what guards the pages' state. */

@@ -79,6 +79,9 @@ XA_INTERNAL bool xa__purge_claim(uint64_t due);
 
 /* Limit what the next timed pass purges (SIZE_MAX: no limit). */
 XA_INTERNAL void xa__purge_budget(size_t bytes);
+/* The running pass only: whether it may still purge (then bytes are taken
+ * from its budget; the last one may overshoot it). */
+XA_INTERNAL bool xa__purge_budget_take(size_t bytes);
 
 /* Purge tld's free pages that are due at now (all with force) and age out its
  * segment cache; any thread may call it (it takes tld->lock; without wait it
